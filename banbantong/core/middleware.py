@@ -1,0 +1,39 @@
+"""Binds the client IP and a request id to the request so audit entries carry them."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+
+from banbantong.core import context
+
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9\-]{8,64}$")
+
+
+def client_ip(request: HttpRequest) -> str:
+    # Behind nginx the proxy count says how many X-Forwarded-For hops to trust; never more.
+    hops = getattr(settings, "AXES_IPWARE_PROXY_COUNT", 0)
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    if hops and forwarded:
+        parts = [p.strip() for p in forwarded.split(",") if p.strip()]
+        if len(parts) >= hops:
+            return parts[-hops]
+    return request.META.get("REMOTE_ADDR", "") or ""
+
+
+class RequestContextMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        incoming = request.META.get("HTTP_X_REQUEST_ID", "")
+        token = context.bind(client_ip(request), incoming if _REQUEST_ID.match(incoming) else None)
+        try:
+            response = self.get_response(request)
+            response["X-Request-ID"] = context.current().request_id
+            return response
+        finally:
+            context.unbind(token)

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class OrgConfig(AppConfig):
+    name = "banbantong.org"
+    label = "org"
+    verbose_name = "基础档案"

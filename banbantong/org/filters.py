@@ -1,0 +1,63 @@
+"""The class-list filter, shared by the page, its export and the API."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import QuerySet
+
+from banbantong.core.scope import get_for_user, subtree_q
+from banbantong.org.models import Region, School, TeachingClass
+
+
+@dataclass(frozen=True)
+class ClassFilter:
+    region: int | None = None
+    school: int | None = None
+    kind: str | None = None
+    grade: int | None = None
+    mode: int | None = None
+    status: str | None = None
+    q: str | None = None
+
+    @classmethod
+    def from_query(cls, data: Any) -> ClassFilter:
+        def as_int(name: str) -> int | None:
+            raw = (data.get(name) or "").strip()
+            return int(raw) if raw.isdigit() else None
+
+        def as_choice(name: str, choices: list[str]) -> str | None:
+            raw = (data.get(name) or "").strip()
+            return raw if raw in choices else None
+
+        return cls(
+            region=as_int("region"),
+            school=as_int("school"),
+            kind=as_choice("kind", School.Kind.values),
+            grade=as_int("grade"),
+            mode=as_int("mode"),
+            status=as_choice("status", TeachingClass.Status.values),
+            q=(data.get("q") or "").strip()[:50] or None,
+        )
+
+
+def filter_classes(user: Any, f: ClassFilter) -> QuerySet[TeachingClass]:
+    qs = TeachingClass.objects.for_user(user).select_related("school", "mode")
+    if f.region:
+        region = get_for_user(Region.objects.all(), user, pk=f.region)
+        qs = qs.filter(subtree_q("school__region_path", region.path))
+    if f.school:
+        qs = qs.filter(school_id=f.school)
+    if f.kind:
+        qs = qs.filter(school__kind=f.kind)
+    if f.grade:
+        qs = qs.filter(grade=f.grade)
+    if f.mode:
+        qs = qs.filter(mode_id=f.mode)
+    if f.status:
+        qs = qs.filter(status=f.status)
+    if f.q:
+        qs = qs.filter(school__name__contains=f.q)
+    # The unique (school, grade, name) index serves this order, so a page needs no full sort.
+    return qs.order_by("school_id", "grade", "name")

@@ -1,0 +1,267 @@
+"""The registry: regions, schools, teaching classes, classrooms and teachers.
+
+Regions form a tree stored as a materialized path of ids ("/1/4/17/"); schools copy their
+region's path so that scope and roll-ups filter one indexed column instead of walking the tree.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+
+from banbantong.core.privacy import mask_id_number, mask_phone
+from banbantong.core.scope import scope_of
+from banbantong.org.grades import GRADE_CHOICES, grade_label
+
+
+class RegionQuerySet(models.QuerySet["Region"]):
+    def for_user(self, user: Any) -> RegionQuerySet:
+        # School-level users never browse the region tree: their figures are their school's.
+        return scope_of(user).filter(self, region_path_field="path", school_field=None)
+
+
+class Region(models.Model):
+    class Level(models.TextChoices):
+        PROVINCE = "province", "省"
+        CITY = "city", "市"
+        COUNTY = "county", "区县"
+        TOWN = "town", "乡镇"
+
+    LEVEL_ORDER = [Level.PROVINCE, Level.CITY, Level.COUNTY, Level.TOWN]
+
+    name = models.CharField("名称", max_length=60)
+    level = models.CharField("级别", max_length=10, choices=Level.choices)
+    parent = models.ForeignKey(
+        "self", verbose_name="上级", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
+    code = models.CharField("行政区划代码", max_length=12, blank=True)
+    path = models.CharField("路径", max_length=255, db_index=True, editable=False, default="")
+    depth = models.PositiveSmallIntegerField(default=0, editable=False)
+
+    objects = RegionQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "区域"
+        verbose_name_plural = "区域"
+        ordering = ["path"]
+        constraints = [
+            models.UniqueConstraint(fields=["parent", "name"], name="region_unique_name_under_parent"),
+            models.UniqueConstraint(
+                fields=["name"], condition=models.Q(parent__isnull=True), name="region_unique_top_level_name"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def audit_place(self) -> tuple[str, int | None]:
+        return (self.path, None)
+
+    def ancestors(self) -> RegionQuerySet:
+        ids = [int(p) for p in self.path.strip("/").split("/") if p]
+        return Region.objects.filter(id__in=ids).order_by("depth")
+
+    @property
+    def full_name(self) -> str:
+        return "".join(r.name for r in self.ancestors())
+
+
+class SchoolQuerySet(models.QuerySet["School"]):
+    def for_user(self, user: Any) -> SchoolQuerySet:
+        return scope_of(user).filter(self, region_path_field="region_path", school_field="id")
+
+
+class School(models.Model):
+    class Kind(models.TextChoices):
+        TEACHING_POINT = "teaching_point", "教学点"
+        VILLAGE_PRIMARY = "village_primary", "村小"
+        CENTRAL_PRIMARY = "central_primary", "中心小学"
+        RURAL_JUNIOR = "rural_junior", "农村初中"
+        NINE_YEAR = "nine_year", "九年一贯制学校"
+        URBAN_PRIMARY = "urban_primary", "城区/县城小学"
+        URBAN_JUNIOR = "urban_junior", "城区/县城初中"
+        URBAN_SENIOR = "urban_senior", "城区/县城高中"
+        CITY_DIRECT = "city_direct", "市直学校"
+
+    RURAL_KINDS = frozenset({Kind.TEACHING_POINT, Kind.VILLAGE_PRIMARY, Kind.CENTRAL_PRIMARY, Kind.RURAL_JUNIOR})
+
+    region = models.ForeignKey(Region, verbose_name="所属区域", on_delete=models.PROTECT, related_name="schools")
+    region_path = models.CharField(max_length=255, db_index=True, editable=False, default="")
+    name = models.CharField("学校名称", max_length=100)
+    code = models.CharField("学校代码", max_length=20, blank=True)
+    kind = models.CharField("学校类型", max_length=20, choices=Kind.choices)
+    is_rural = models.BooleanField("农村学校", default=True)
+    address = models.CharField("地址", max_length=200, blank=True)
+    principal = models.CharField("校长(第一责任人)", max_length=50, blank=True)
+    has_fibre = models.BooleanField("光纤接入", default=False)
+    bandwidth_mbps = models.PositiveIntegerField("出口带宽(Mbps)", default=0)
+    has_campus_lan = models.BooleanField("校园网", default=False)
+    has_firewall = models.BooleanField("防火墙", default=False)
+    updated_at = models.DateTimeField("更新时间", auto_now=True)
+
+    objects = SchoolQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "学校"
+        verbose_name_plural = "学校"
+        ordering = ["region_path", "name"]
+        constraints = [models.UniqueConstraint(fields=["region", "name"], name="school_unique_name_in_region")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def audit_place(self) -> tuple[str, int | None]:
+        return (self.region_path, self.pk)
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.region_path = self.region.path
+        super().save(*args, **kwargs)
+
+
+class ClassQuerySet(models.QuerySet["TeachingClass"]):
+    def for_user(self, user: Any) -> ClassQuerySet:
+        return scope_of(user).filter(self, region_path_field="school__region_path", school_field="school_id")
+
+    def built(self) -> ClassQuerySet:
+        return self.filter(status__in=TeachingClass.BUILT_STATUSES)
+
+
+class TeachingClass(models.Model):
+    class Status(models.TextChoices):
+        NOT_BUILT = "not_built", "未建"
+        PLANNED = "planned", "已规划"
+        BUILDING = "building", "在建"
+        BUILT = "built", "已建"
+        ACCEPTED = "accepted", "已验收"
+
+    BUILT_STATUSES = (Status.BUILT, Status.ACCEPTED)
+
+    school = models.ForeignKey(School, verbose_name="学校", on_delete=models.PROTECT, related_name="classes")
+    grade = models.PositiveSmallIntegerField("年级", choices=GRADE_CHOICES)
+    name = models.CharField("班级", max_length=40)
+    pupils = models.PositiveIntegerField("学生数", default=0)
+    mode = models.ForeignKey(
+        "planning.TerminalMode", verbose_name="班班通模式", null=True, blank=True, on_delete=models.PROTECT,
+        related_name="classes",
+    )
+    status = models.CharField("建设状态", max_length=12, choices=Status.choices, default=Status.NOT_BUILT)
+    status_changed_on = models.DateField("状态变更日期", null=True, blank=True)
+    built_year = models.PositiveSmallIntegerField("建成年份", null=True, blank=True)
+    updated_at = models.DateTimeField("更新时间", auto_now=True)
+
+    objects = ClassQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "教学班"
+        verbose_name_plural = "教学班"
+        ordering = ["school_id", "grade", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["school", "grade", "name"], name="class_unique_in_school"),
+        ]
+        indexes = [models.Index(fields=["status", "school"], name="class_status_school")]
+
+    def __str__(self) -> str:
+        return f"{self.school.name} {self.grade_label}{self.name}"
+
+    @property
+    def grade_label(self) -> str:
+        return grade_label(self.grade)
+
+    @property
+    def is_built(self) -> bool:
+        return self.status in self.BUILT_STATUSES
+
+    def audit_place(self) -> tuple[str, int | None]:
+        return (self.school.region_path, self.school_id)
+
+
+class ClassStatusChange(models.Model):
+    """Dated history of a class's Banbantong status, so coverage can be told as of any date."""
+
+    klass = models.ForeignKey(TeachingClass, on_delete=models.CASCADE, related_name="status_changes")
+    old_status = models.CharField("原状态", max_length=12, choices=TeachingClass.Status.choices, blank=True)
+    new_status = models.CharField("新状态", max_length=12, choices=TeachingClass.Status.choices)
+    changed_on = models.DateField("变更日期", db_index=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    reason = models.CharField("原因", max_length=200, blank=True)
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "建设状态变更"
+        ordering = ["changed_on", "id"]
+
+
+class ClassroomQuerySet(models.QuerySet["Classroom"]):
+    def for_user(self, user: Any) -> ClassroomQuerySet:
+        return scope_of(user).filter(self, region_path_field="school__region_path", school_field="school_id")
+
+
+class Classroom(models.Model):
+    school = models.ForeignKey(School, verbose_name="学校", on_delete=models.PROTECT, related_name="classrooms")
+    name = models.CharField("教室", max_length=60)
+    building = models.CharField("楼栋", max_length=60, blank=True)
+    teaching_class = models.OneToOneField(
+        TeachingClass, verbose_name="使用班级", null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="classroom",
+    )
+
+    objects = ClassroomQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "教室"
+        verbose_name_plural = "教室"
+        ordering = ["school_id", "building", "name"]
+        constraints = [models.UniqueConstraint(fields=["school", "building", "name"], name="classroom_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.building}{self.name}"
+
+    def audit_place(self) -> tuple[str, int | None]:
+        return (self.school.region_path, self.school_id)
+
+
+class TeacherQuerySet(models.QuerySet["Teacher"]):
+    def for_user(self, user: Any) -> TeacherQuerySet:
+        return scope_of(user).filter(self, region_path_field="school__region_path", school_field="school_id")
+
+
+class Teacher(models.Model):
+    class Gender(models.TextChoices):
+        MALE = "m", "男"
+        FEMALE = "f", "女"
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, verbose_name="账号", on_delete=models.PROTECT, related_name="teacher"
+    )
+    school = models.ForeignKey(School, verbose_name="学校", on_delete=models.PROTECT, related_name="teachers")
+    name = models.CharField("姓名", max_length=50)
+    gender = models.CharField("性别", max_length=1, choices=Gender.choices, blank=True)
+    subject = models.CharField("任教学科", max_length=30, blank=True)
+    title = models.CharField("职称", max_length=30, blank=True)
+    phone = models.CharField("手机", max_length=20, blank=True)
+    id_number = models.CharField("身份证号", max_length=18, blank=True)
+
+    objects = TeacherQuerySet.as_manager()
+
+    AUDIT_MASKED = {"phone": mask_phone, "id_number": mask_id_number}
+
+    class Meta:
+        verbose_name = "教师"
+        verbose_name_plural = "教师"
+        ordering = ["school_id", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def phone_masked(self) -> str:
+        return mask_phone(self.phone)
+
+    @property
+    def id_number_masked(self) -> str:
+        return mask_id_number(self.id_number)
+
+    def audit_place(self) -> tuple[str, int | None]:
+        return (self.school.region_path, self.school_id)

@@ -1,0 +1,78 @@
+"""Writes on the registry. Pages, API, import and the demo all go through these."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from banbantong.core import audit
+from banbantong.org.models import ClassStatusChange, Region, School, TeachingClass
+
+# Moving back along 未建 → 已规划 → 在建 → 已建 → 已验收 needs a reason (issue: rollout lifecycle).
+STATUS_ORDER = [s.value for s in TeachingClass.Status]
+
+
+def is_backwards(old: str, new: str) -> bool:
+    return STATUS_ORDER.index(new) < STATUS_ORDER.index(old)
+
+
+def _check_can_write(actor: Any) -> None:
+    if actor is not None and getattr(actor, "read_only", False):
+        raise PermissionDenied("审计员账号只读，不能修改数据。")
+
+
+def ensure_region(name: str, *, level: str, parent: Region | None, actor: Any) -> tuple[Region, bool]:
+    """The region called name under parent, created (and audited) when missing."""
+    _check_can_write(actor)
+    name = name.strip()
+    if not name:
+        raise ValidationError("区域名称不能为空。")
+    existing = Region.objects.filter(parent=parent, name=name).first()
+    if existing is not None:
+        return existing, False
+    with transaction.atomic():
+        region = Region.objects.create(name=name, level=level, parent=parent)
+        region.path = f"{parent.path if parent else '/'}{region.pk}/"
+        region.depth = (parent.depth + 1) if parent else 0
+        region.save(update_fields=["path", "depth"])
+        audit.record(audit.Action.CREATE, region, actor=actor, after=audit.snapshot(region))
+    return region, True
+
+
+@transaction.atomic
+def set_class_status(
+    klass: TeachingClass, status: str, *, actor: Any, on: dt.date | None = None, reason: str = ""
+) -> TeachingClass:
+    """Change a class's Banbantong status, dated and audited; going backwards needs a reason."""
+    _check_can_write(actor)
+    if status not in TeachingClass.Status.values:
+        raise ValidationError({"status": f"未知的建设状态：{status}"})
+    locked = TeachingClass.objects.select_for_update().select_related("school").get(pk=klass.pk)
+    if locked.status == status:
+        return locked
+    if is_backwards(locked.status, status) and not reason.strip():
+        raise ValidationError({"reason": "建设状态回退（例如从“已建”改回“在建”）必须填写原因。"})
+    on = on or timezone.localdate()
+    before = audit.snapshot(locked, ["status", "status_changed_on", "built_year"])
+    ClassStatusChange.objects.create(
+        klass=locked, old_status=locked.status, new_status=status, changed_on=on,
+        actor=actor if getattr(actor, "is_authenticated", False) else None, reason=reason.strip(),
+    )
+    locked.status = status
+    locked.status_changed_on = on
+    if status in TeachingClass.BUILT_STATUSES and locked.built_year is None:
+        locked.built_year = on.year
+    locked.save(update_fields=["status", "status_changed_on", "built_year", "updated_at"])
+    audit.record(
+        audit.Action.UPDATE, locked, actor=actor, before=before,
+        after=audit.snapshot(locked, ["status", "status_changed_on", "built_year"]),
+    )
+    return locked
+
+
+def school_is_rural(kind: str) -> bool:
+    return kind in School.RURAL_KINDS

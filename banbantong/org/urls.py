@@ -1,0 +1,13 @@
+from django.urls import path
+
+from banbantong.org import views
+
+app_name = "org"
+urlpatterns = [
+    path("regions/", views.region_tree, name="region_tree"),
+    path("regions/<int:region_id>/", views.region_detail, name="region_detail"),
+    path("schools/", views.school_list, name="school_list"),
+    path("schools/<int:school_id>/", views.school_detail, name="school_detail"),
+    path("classes/", views.class_list, name="class_list"),
+    path("teachers/", views.teacher_list, name="teacher_list"),
+]

@@ -1,0 +1,175 @@
+"""Registry pages: region tree, schools, classes and teachers. Every read starts from scope."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.db.models import Count, Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+
+from banbantong.core.listing import Col, render_list
+from banbantong.core.scope import get_for_user, subtree_q
+from banbantong.org import queries
+from banbantong.org.filters import ClassFilter, filter_classes
+from banbantong.org.grades import GRADE_CHOICES
+from banbantong.org.models import Region, School, TeachingClass
+from banbantong.planning.models import TerminalMode
+from banbantong.planning.rules import coverage_percent
+
+
+def _yes(value: bool) -> str:
+    return "是" if value else "否"
+
+
+@login_required
+def region_tree(request: HttpRequest) -> HttpResponse:
+    regions = list(Region.objects.for_user(request.user).order_by("path"))
+    rows = queries.child_figures(request.user, None)
+    return render(request, "org/region_tree.html", {"regions": regions, "rows": rows})
+
+
+@login_required
+def region_detail(request: HttpRequest, region_id: int) -> HttpResponse:
+    region = get_for_user(Region.objects.all(), request.user, pk=region_id)
+    return render(
+        request,
+        "org/region_detail.html",
+        {
+            "region": region,
+            "ancestors": [r for r in region.ancestors() if r.pk != region.pk and request.user.scope.covers_path(r.path)],
+            "figures": queries.figures(request.user, region),
+            "rows": queries.child_figures(request.user, region),
+        },
+    )
+
+
+@login_required
+def school_list(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    region_id = request.GET.get("region", "")
+    region = get_for_user(Region.objects.all(), user, pk=int(region_id)) if region_id.isdigit() else None
+    qs = queries.schools_for(user, region).select_related("region").annotate(
+        n_classes=Count("classes"),
+        n_built=Count("classes", filter=Q(classes__status__in=TeachingClass.BUILT_STATUSES)),
+    )
+    kind = request.GET.get("kind", "")
+    if kind in School.Kind.values:
+        qs = qs.filter(kind=kind)
+    q = request.GET.get("q", "").strip()[:50]
+    if q:
+        qs = qs.filter(name__contains=q)
+    columns = [
+        Col("学校名称", lambda s: s.name, link=lambda s: reverse("org:school_detail", args=[s.pk])),
+        Col("所属区域", lambda s: s.region.name),
+        Col("学校类型", lambda s: s.get_kind_display()),
+        Col("城乡", lambda s: "农村" if s.is_rural else "城镇"),
+        Col("教学班", lambda s: s.n_classes, numeric=True),
+        Col("已建", lambda s: s.n_built, numeric=True),
+        Col("覆盖率(%)", lambda s: float(coverage_percent(s.n_built, s.n_classes)), numeric=True),
+        Col("光纤", lambda s: _yes(s.has_fibre)),
+        Col("带宽(Mbps)", lambda s: s.bandwidth_mbps, numeric=True),
+        Col("校园网", lambda s: _yes(s.has_campus_lan)),
+    ]
+    return render_list(
+        request,
+        template="org/school_list.html",
+        queryset=qs.order_by("region_path", "name"),
+        columns=columns,
+        title="学校",
+        export_name="学校名单",
+        context={
+            "kinds": School.Kind.choices, "kind": kind, "q": q, "region": region,
+            "regions": Region.objects.for_user(user).order_by("path"),
+        },
+    )
+
+
+@login_required
+def school_detail(request: HttpRequest, school_id: int) -> HttpResponse:
+    school = get_for_user(School.objects.select_related("region"), request.user, pk=school_id)
+    classes = school.classes.select_related("mode").order_by("grade", "name")
+    built = sum(1 for c in classes if c.is_built)
+    return render(
+        request,
+        "org/school_detail.html",
+        {
+            "school": school,
+            "classes": classes,
+            "built": built,
+            "coverage": coverage_percent(built, len(classes)),
+            "pupils": sum(c.pupils for c in classes),
+            "teachers": school.teachers.count(),
+            "classrooms": school.classrooms.count(),
+        },
+    )
+
+
+@login_required
+def class_list(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    f = ClassFilter.from_query(request.GET)
+    qs = filter_classes(user, f)
+    columns = [
+        Col("学校", lambda c: c.school.name, link=lambda c: reverse("org:school_detail", args=[c.school_id])),
+        Col("年级", lambda c: c.grade_label),
+        Col("班级", lambda c: c.name),
+        Col("学生数", lambda c: c.pupils, numeric=True),
+        Col("班班通模式", lambda c: c.mode.name if c.mode else ""),
+        Col("建设状态", lambda c: c.get_status_display()),
+        Col("状态日期", lambda c: c.status_changed_on.isoformat() if c.status_changed_on else ""),
+        Col("建成年份", lambda c: c.built_year or ""),
+    ]
+    schools = School.objects.for_user(user).order_by("name").only("id", "name")
+    return render_list(
+        request,
+        template="org/class_list.html",
+        queryset=qs,
+        columns=columns,
+        title="教学班",
+        export_name="教学班",
+        context={
+            "f": f,
+            "regions": Region.objects.for_user(user).exclude(level=Region.Level.TOWN).order_by("path")
+            if user.is_regional else Region.objects.none(),
+            "towns": Region.objects.for_user(user).filter(level=Region.Level.TOWN).order_by("path"),
+            "schools": schools if f.region is None else schools.filter(
+                subtree_q("region_path", get_for_user(Region.objects.all(), user, pk=f.region).path)
+            ),
+            "kinds": School.Kind.choices,
+            "grades": GRADE_CHOICES,
+            "modes": TerminalMode.objects.all(),
+            "statuses": TeachingClass.Status.choices,
+        },
+    )
+
+
+@login_required
+def teacher_list(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    qs = queries.teachers_for(user)
+    school = request.GET.get("school", "")
+    if school.isdigit():
+        qs = qs.filter(school_id=int(school))
+    q = request.GET.get("q", "").strip()[:50]
+    if q:
+        qs = qs.filter(Q(name__contains=q) | Q(subject__contains=q))
+    columns = [
+        Col("姓名", lambda t: t.name),
+        Col("学校", lambda t: t.school.name, link=lambda t: reverse("org:school_detail", args=[t.school_id])),
+        Col("性别", lambda t: t.get_gender_display()),
+        Col("任教学科", lambda t: t.subject),
+        Col("职称", lambda t: t.title),
+        # Personal data is masked in every list and export (DESIGN §8).
+        Col("手机", lambda t: t.phone_masked),
+        Col("身份证号", lambda t: t.id_number_masked),
+    ]
+    return render_list(
+        request,
+        template="org/teacher_list.html",
+        queryset=qs.order_by("school__region_path", "school__name", "name"),
+        columns=columns,
+        title="教师",
+        export_name="教师名单",
+        context={"q": q, "school": school, "schools": School.objects.for_user(user).order_by("name").only("id", "name")},
+    )
