@@ -13,13 +13,22 @@ from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
+from ninja.renderers import JSONRenderer
 
 from banbantong.accounts.api import auth_methods
 from banbantong.accounts.api import router as accounts_router
 from banbantong.core.api import router as core_router
 from banbantong.org.api import router as org_router
 
+
+
+class ChineseJSONRenderer(JSONRenderer):
+    # Chinese text stays readable in responses and logs instead of \uXXXX escapes.
+    json_dumps_params = {"ensure_ascii": False}  # noqa: RUF012
+
+
 api = NinjaAPI(
+    renderer=ChineseJSONRenderer(),
     title="班班通平台 API",
     version="1",
     description="班班通平台的 JSON 接口。浏览器会话或 Bearer 令牌认证；所有数据按用户管辖范围过滤。",

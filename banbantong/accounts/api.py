@@ -1,6 +1,5 @@
 """API: who am I, and my bearer tokens."""
 
-from __future__ import annotations
 
 from datetime import datetime
 from typing import Any

@@ -1,6 +1,5 @@
 """API: dashboard figures and the audit log."""
 
-from __future__ import annotations
 
 from datetime import datetime
 from typing import Any

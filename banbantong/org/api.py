@@ -1,6 +1,5 @@
 """API: regions, schools, classes and teachers, all limited to the caller's scope."""
 
-from __future__ import annotations
 
 from typing import Any
 

@@ -1,0 +1,161 @@
+"""Scope for every URL: a user in scope gets it, a user out of scope gets 404 or sees nothing.
+
+`CASES` must name every URL the project routes; `test_every_url_has_a_scope_case` fails when a
+new page or endpoint arrives without one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from banbantong.accounts import services as account_services
+from banbantong.conftest import World
+
+Case = Callable[[World, Client], None]
+
+
+def _names(patterns: list, prefix: str = "") -> set[str]:  # type: ignore[type-arg]
+    names: set[str] = set()
+    for p in patterns:
+        if isinstance(p, URLResolver):
+            ns = f"{prefix}{p.namespace}:" if p.namespace else prefix
+            names |= _names(p.url_patterns, ns)
+        elif isinstance(p, URLPattern) and p.name:
+            names.add(prefix + p.name)
+    return names
+
+
+def object_page(url: Callable[[World], str], inside: str, outside: str) -> Case:
+    def check(w: World, client: Client) -> None:
+        client.force_login(getattr(w, inside))
+        assert client.get(url(w)).status_code == 200
+        client.force_login(getattr(w, outside))
+        assert client.get(url(w)).status_code == 404
+
+    return check
+
+
+def list_page(url: str, marker: str, inside: str, outside: str) -> Case:
+    def check(w: World, client: Client) -> None:
+        client.force_login(getattr(w, inside))
+        response = client.get(url)
+        assert response.status_code == 200
+        assert marker in response.content.decode()
+        client.force_login(getattr(w, outside))
+        response = client.get(url)
+        assert response.status_code in (200, 403)
+        assert marker not in response.content.decode()
+
+    return check
+
+
+def public(status: int = 200, url: str = "") -> Case:
+    def check(w: World, client: Client) -> None:
+        if url:
+            assert client.get(url).status_code == status
+
+    return check
+
+
+def api_object(url: Callable[[World], str], inside: str, outside: str) -> Case:
+    return object_page(url, inside, outside)
+
+
+def token_revoke_case(api: bool) -> Case:
+    def check(w: World, client: Client) -> None:
+        token, _ = account_services.create_token(actor=w.alice, name="同步")
+        url = f"/api/v1/tokens/{token.pk}" if api else f"/accounts/tokens/{token.pk}/revoke/"
+        client.force_login(w.bob)
+        response = client.delete(url) if api else client.post(url)
+        assert response.status_code == 404
+        token.refresh_from_db()
+        assert token.is_active
+        client.force_login(w.alice)
+        response = client.delete(url) if api else client.post(url)
+        assert response.status_code in (200, 302)
+        token.refresh_from_db()
+        assert not token.is_active
+
+    return check
+
+
+def token_list_case(url: str) -> Case:
+    def check(w: World, client: Client) -> None:
+        account_services.create_token(actor=w.alice, name="alice-token")
+        client.force_login(w.alice)
+        assert "alice-token" in client.get(url).content.decode()
+        client.force_login(w.bob)
+        assert "alice-token" not in client.get(url).content.decode()
+
+    return check
+
+
+def survey_case(name: str) -> Case:
+    def check(w: World, client: Client) -> None:
+        # Covered in org/tests/test_survey_import.py (bureau admin in scope vs. school admin and
+        # out-of-scope admin); here only that non-importers are refused.
+        client.force_login(w.principal_a)
+        assert client.get("/org/survey/import/").status_code in (403, 404)
+
+    return check
+
+
+CASES: dict[str, Case] = {
+    # pages
+    "core:dashboard": list_page("/", "文峰", "alice", "bob"),
+    "core:audit_log": list_page("/audit/", "文峰中心小学", "auditor_a", "auditor_b"),
+    "core:healthz": public(200, "/healthz"),
+    "accounts:login": public(200, "/accounts/login/"),
+    "accounts:logout": public(),  # ends the caller's own session only
+    "accounts:password_change": public(),  # changes the caller's own password only: test_accounts.py
+    "accounts:tokens": token_list_case("/accounts/tokens/"),
+    "accounts:token_revoke": token_revoke_case(api=False),
+    "set_language": public(),  # sets the caller's own language cookie
+    "org:region_tree": list_page("/org/regions/", "吉水县", "alice", "bob"),
+    "org:region_detail": object_page(lambda w: f"/org/regions/{w.county_a.pk}/", "alice", "bob"),
+    "org:school_list": list_page("/org/schools/", "文峰中心小学", "alice", "bob"),
+    "org:school_detail": object_page(lambda w: f"/org/schools/{w.school_a.pk}/", "principal_a", "bob"),
+    "org:class_list": list_page("/org/classes/", "文峰中心小学", "integrator_a", "bob"),
+    "org:teacher_list": list_page("/org/teachers/", "王老师", "principal_a", "bob"),
+    "org:survey_upload": survey_case("upload"),
+    "org:survey_preview": survey_case("preview"),
+    "org:survey_errors": survey_case("errors"),
+    # API
+    "api:openapi-json": public(200, "/api/v1/openapi.json"),
+    "api:openapi-view": public(200, "/api/v1/docs"),
+    "api:api-root": public(),  # the API's index: no data
+    "api:create_token": public(),  # creates a token for the caller only: test_api.py
+    "api:me": public(),  # the caller's own account
+    "api:list_tokens": token_list_case("/api/v1/tokens"),
+    "api:revoke_token": token_revoke_case(api=True),
+    "api:dashboard": list_page("/api/v1/dashboard", '"schools": 2', "alice", "bob"),
+    "api:audit": list_page("/api/v1/audit", "文峰中心小学", "auditor_a", "auditor_b"),
+    "api:list_regions": list_page("/api/v1/regions", "吉水县", "alice", "bob"),
+    "api:region_detail": api_object(lambda w: f"/api/v1/regions/{w.county_a.pk}", "alice", "bob"),
+    "api:list_schools": list_page("/api/v1/schools", "文峰中心小学", "alice", "bob"),
+    "api:school_detail": api_object(lambda w: f"/api/v1/schools/{w.school_a.pk}", "integrator_a", "bob"),
+    "api:list_classes": list_page("/api/v1/classes", "文峰中心小学", "device_admin_a", "bob"),
+    "api:class_detail": api_object(lambda w: f"/api/v1/classes/{w.class_a.pk}", "teacher_user_a", "bob"),
+    "api:list_teachers": list_page("/api/v1/teachers", "王老师", "reviewer_a", "bob"),
+}
+
+
+def test_every_url_has_a_scope_case() -> None:
+    routed = _names(get_resolver().url_patterns)
+    missing = sorted(routed - CASES.keys())
+    assert not missing, f"URLs without a scope case in CASES: {missing}"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_scope_case(name: str, world: World, client: Client) -> None:
+    if name in {"core:audit_log", "api:audit"}:
+        # Give the audit log something of school A's to show: a change to that school.
+        from banbantong.core import audit
+
+        audit.record(audit.Action.UPDATE, world.school_a, actor=world.alice, after={"name": "文峰中心小学"})
+    CASES[name](world, client)
