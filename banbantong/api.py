@@ -21,7 +21,6 @@ from banbantong.core.api import router as core_router
 from banbantong.org.api import router as org_router
 
 
-
 class ChineseJSONRenderer(JSONRenderer):
     # Chinese text stays readable in responses and logs instead of \uXXXX escapes.
     json_dumps_params = {"ensure_ascii": False}  # noqa: RUF012

@@ -14,7 +14,7 @@ from banbantong.accounts.models import User
 from banbantong.org import services
 from banbantong.org.models import Classroom, Region, School, Teacher, TeachingClass
 
-PASSWORD = "Test@2026pw"
+PASSWORD = "Test@2026pw"  # noqa: S105 - test fixture
 
 
 @pytest.fixture(autouse=True)

@@ -6,6 +6,7 @@ production sets BBT_DATABASE_URL (PostgreSQL), BBT_REDIS_URL and BBT_SECRET_KEY.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -186,10 +187,8 @@ STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "static"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 WHITENOISE_USE_FINDERS = True
-try:
+with contextlib.suppress(OSError):
     STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise warns on every start without it
-except OSError:
-    pass
 MEDIA_ROOT = Path(os.environ.get("BBT_MEDIA_ROOT") or DATA_DIR / "media")
 MEDIA_URL = "/media/"
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024

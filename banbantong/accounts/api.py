@@ -5,7 +5,7 @@ from datetime import datetime
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 from ninja.security import APIKeyCookie, HttpBearer
 
 from banbantong.accounts import services
@@ -80,10 +80,10 @@ def list_tokens(request: HttpRequest) -> Any:
 
 
 @router.post("/tokens", response={201: TokenCreatedOut}, summary="创建令牌（明文只返回这一次）")
-def create_token(request: HttpRequest, payload: TokenIn) -> tuple[int, dict[str, Any]]:
+def create_token(request: HttpRequest, payload: TokenIn) -> Status[dict[str, Any]]:
     token, raw = services.create_token(actor=request.auth, name=payload.name)  # type: ignore[attr-defined]
-    data = TokenOut.from_orm(token).dict()
-    return 201, {**data, "token": raw}
+    data = TokenOut.model_validate(token).model_dump()
+    return Status(201, {**data, "token": raw})
 
 
 @router.delete("/tokens/{token_id}", response=TokenOut, summary="吊销令牌")

@@ -14,7 +14,7 @@ from django.utils import timezone
 from banbantong.core.privacy import mask_phone
 from banbantong.core.scope import Scope
 
-TOKEN_PREFIX = "bbt_"
+TOKEN_PREFIX = "bbt_"  # noqa: S105 - a public marker, not a secret
 
 
 class User(AbstractUser):

@@ -64,7 +64,8 @@ def workbook_response(
     wb = Workbook(write_only=True)
     for title, headers, rows in sheets:
         write_sheet(wb, title, headers, rows)
-    tmp = tempfile.TemporaryFile(suffix=".xlsx")
+    # FileResponse closes the file when the response is done.
+    tmp = tempfile.TemporaryFile(suffix=".xlsx")  # noqa: SIM115
     wb.save(tmp)
     tmp.seek(0)
     response = FileResponse(

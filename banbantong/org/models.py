@@ -112,12 +112,12 @@ class School(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    def audit_place(self) -> tuple[str, int | None]:
-        return (self.region_path, self.pk)
-
     def save(self, *args: Any, **kwargs: Any) -> None:
         self.region_path = self.region.path
         super().save(*args, **kwargs)
+
+    def audit_place(self) -> tuple[str, int | None]:
+        return (self.region_path, self.pk)
 
 
 class ClassQuerySet(models.QuerySet["TeachingClass"]):
@@ -191,6 +191,9 @@ class ClassStatusChange(models.Model):
     class Meta:
         verbose_name = "建设状态变更"
         ordering = ["changed_on", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.changed_on} {self.get_old_status_display()} → {self.get_new_status_display()}"
 
 
 class ClassroomQuerySet(models.QuerySet["Classroom"]):
