@@ -10,6 +10,7 @@ from ninja.security import APIKeyCookie, HttpBearer
 
 from banbantong.accounts import services
 from banbantong.accounts.models import ApiToken, User
+from banbantong.core.http import api_user
 from banbantong.core.scope import get_for_user
 
 
@@ -67,7 +68,7 @@ class TokenCreatedOut(TokenOut):
 
 @router.get("/me", response=MeOut, summary="当前用户")
 def me(request: HttpRequest) -> dict[str, Any]:
-    user: User = request.auth  # type: ignore[attr-defined]
+    user: User = api_user(request)
     return {
         "id": user.pk, "username": user.username, "display_name": user.display_name, "role": user.role,
         "role_label": user.get_role_display(), "region_id": user.region_id, "school_id": user.school_id,
@@ -76,17 +77,17 @@ def me(request: HttpRequest) -> dict[str, Any]:
 
 @router.get("/tokens", response=list[TokenOut], summary="我的令牌")
 def list_tokens(request: HttpRequest) -> Any:
-    return ApiToken.objects.filter(user=request.auth)  # type: ignore[attr-defined]
+    return ApiToken.objects.filter(user=api_user(request))
 
 
 @router.post("/tokens", response={201: TokenCreatedOut}, summary="创建令牌（明文只返回这一次）")
 def create_token(request: HttpRequest, payload: TokenIn) -> Status[dict[str, Any]]:
-    token, raw = services.create_token(actor=request.auth, name=payload.name)  # type: ignore[attr-defined]
+    token, raw = services.create_token(actor=api_user(request), name=payload.name)
     data = TokenOut.model_validate(token).model_dump()
     return Status(201, {**data, "token": raw})
 
 
 @router.delete("/tokens/{token_id}", response=TokenOut, summary="吊销令牌")
 def revoke_token(request: HttpRequest, token_id: int) -> Any:
-    token = get_for_user(ApiToken.objects.all(), request.auth, pk=token_id)  # type: ignore[arg-type]
-    return services.revoke_token(token, actor=request.auth)  # type: ignore[attr-defined]
+    token = get_for_user(ApiToken.objects.all(), api_user(request), pk=token_id)
+    return services.revoke_token(token, actor=api_user(request))

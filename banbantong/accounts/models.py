@@ -7,7 +7,7 @@ import secrets
 from functools import cached_property
 from typing import Any
 
-from django.contrib.auth.models import AbstractUser, UserManager
+from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils import timezone
 
@@ -43,8 +43,6 @@ class User(AbstractUser):
         "org.School", verbose_name="负责学校", blank=True, related_name="integrators"
     )
 
-    objects = UserManager()
-
     AUDIT_MASKED = {"phone": mask_phone}
 
     class Meta:
@@ -59,7 +57,7 @@ class User(AbstractUser):
         if self.is_superuser:
             return Scope(everything=True)
         if self.role in self.REGION_ROLES:
-            return Scope(region_paths=(self.region.path,)) if self.region_id else Scope()
+            return Scope(region_paths=(self.region.path,)) if self.region is not None else Scope()
         if self.role in self.SCHOOL_ROLES:
             return Scope(school_ids=frozenset({self.school_id})) if self.school_id else Scope()
         if self.role == self.Role.INTEGRATOR:
@@ -83,7 +81,7 @@ class User(AbstractUser):
         return self.role == self.Role.AUDITOR and not self.is_superuser
 
     def audit_place(self) -> tuple[str, int | None]:
-        return (self.region.path if self.region_id else "", self.school_id)
+        return (self.region.path if self.region is not None else "", self.school_id)
 
 
 def hash_token(raw: str) -> str:

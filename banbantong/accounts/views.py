@@ -8,13 +8,14 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.password_validation import password_validators_help_texts
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from banbantong.accounts import services
 from banbantong.accounts.forms import LoginForm, PasswordChangeForm, TokenForm
 from banbantong.accounts.models import ApiToken
+from banbantong.core.http import AuthedRequest
 from banbantong.core.scope import get_for_user
 
 
@@ -37,7 +38,7 @@ def _apply_errors(form: PasswordChangeForm | TokenForm, exc: ValidationError) ->
 
 
 @login_required
-def password_change(request: HttpRequest) -> HttpResponse:
+def password_change(request: AuthedRequest) -> HttpResponse:
     form = PasswordChangeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -61,7 +62,7 @@ def password_change(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def tokens(request: HttpRequest) -> HttpResponse:
+def tokens(request: AuthedRequest) -> HttpResponse:
     form = TokenForm(request.POST or None)
     created = None
     if request.method == "POST" and form.is_valid():
@@ -79,7 +80,7 @@ def tokens(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
+def token_revoke(request: AuthedRequest, token_id: int) -> HttpResponse:
     token = get_for_user(ApiToken.objects.all(), request.user, pk=token_id)  # type: ignore[arg-type]
     services.revoke_token(token, actor=request.user)  # type: ignore[arg-type]
     messages.success(request, f"令牌“{token.name}”已吊销。")

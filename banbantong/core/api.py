@@ -9,6 +9,7 @@ from django.http import HttpRequest
 from ninja import Router, Schema
 from ninja.pagination import LimitOffsetPagination, paginate
 
+from banbantong.core.http import api_user
 from banbantong.core.models import AuditEntry
 from banbantong.org import queries
 
@@ -39,13 +40,13 @@ class AuditOut(Schema):
 
 @router.get("/dashboard", response=FiguresOut, summary="管辖范围内的概况数字")
 def dashboard(request: HttpRequest) -> dict[str, Any]:
-    return queries.figures(request.auth).as_dict()  # type: ignore[attr-defined]
+    return queries.figures(api_user(request)).as_dict()
 
 
 @router.get("/audit", response=list[AuditOut], summary="审计日志（审计员、局管理员）")
 @paginate(LimitOffsetPagination)
 def audit(request: HttpRequest, action: str | None = None) -> Any:
-    user = request.auth  # type: ignore[attr-defined]
+    user = api_user(request)
     if not user.can_read_audit:
         raise PermissionDenied("只有审计员和局管理员可以查看审计日志。")
     qs = AuditEntry.objects.for_user(user)

@@ -12,7 +12,8 @@ from typing import Any
 
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.utils import timezone
 
@@ -39,7 +40,7 @@ def render_list(
     title: str,
     export_name: str,
     context: dict[str, Any] | None = None,
-) -> HttpResponse:
+) -> HttpResponseBase:
     if request.GET.get("export") == "xlsx":
         rows = ([c.value(obj) for c in columns] for obj in queryset.iterator(chunk_size=EXPORT_CHUNK))
         stamp = timezone.localtime().strftime("%Y%m%d-%H%M")

@@ -9,16 +9,15 @@ and records the refused access in the audit log, as DESIGN §8 asks.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import models
 from django.db.models import Q
 from django.http import Http404
 
-if TYPE_CHECKING:
-    from banbantong.accounts.models import User
-
 M = TypeVar("M", bound=models.Model)
+QS = TypeVar("QS", bound="models.QuerySet[Any]")
 
 
 def subtree_q(field: str, root_path: str) -> Q:
@@ -53,9 +52,7 @@ class Scope:
             q |= Q(**{f"{school_field}__in": sorted(self.school_ids)})
         return q
 
-    def filter(
-        self, qs: models.QuerySet[M], *, region_path_field: str | None, school_field: str | None
-    ) -> models.QuerySet[M]:
+    def filter(self, qs: QS, *, region_path_field: str | None, school_field: str | None) -> QS:
         q = self.q(region_path_field=region_path_field, school_field=school_field)
         return qs if q is None else qs.filter(q)
 
@@ -69,12 +66,12 @@ def scope_of(user: Any) -> Scope:
     return user.scope  # type: ignore[no-any-return]
 
 
-def get_for_user(qs: models.QuerySet[M], user: User, **lookup: Any) -> M:
+def get_for_user(qs: models.QuerySet[M], user: Any, **lookup: Any) -> M:
     """One object the user may see, or 404. `qs` is the model's unrestricted queryset."""
     scoped = qs.for_user(user)  # type: ignore[attr-defined]
     try:
         return scoped.get(**lookup)  # type: ignore[no-any-return]
-    except (qs.model.DoesNotExist, ValueError, TypeError):
+    except (ObjectDoesNotExist, ValueError, TypeError):
         pass
     if qs.model._default_manager.filter(**lookup).exists():
         from banbantong.core import audit

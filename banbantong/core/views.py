@@ -7,22 +7,24 @@ from typing import Any
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db import connection
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpResponse, JsonResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from banbantong.core.charts import bar_chart
+from banbantong.core.http import AuthedRequest
 from banbantong.core.listing import Col, render_list
 from banbantong.core.models import AuditEntry
 from banbantong.org import queries
 
 
 @login_required
-def dashboard(request: HttpRequest) -> HttpResponse:
+def dashboard(request: AuthedRequest) -> HttpResponse:
     user = request.user
     figures = queries.figures(user)
     rows: list[queries.RegionRow] = []
-    if user.is_regional:  # type: ignore[union-attr]
+    if user.is_regional:
         tops = list(queries.top_regions(user))
         # One top node: show its children, the level a bureau admin compares.
         rows = queries.child_figures(user, tops[0]) if len(tops) == 1 else queries.child_figures(user, None)
@@ -53,8 +55,8 @@ def _json(value: Any) -> str:
 
 
 @login_required
-def audit_log(request: HttpRequest) -> HttpResponse:
-    if not request.user.can_read_audit:  # type: ignore[union-attr]
+def audit_log(request: AuthedRequest) -> HttpResponseBase:
+    if not request.user.can_read_audit:
         raise PermissionDenied("只有审计员和局管理员可以查看审计日志。")
     qs = AuditEntry.objects.for_user(request.user)
     action = request.GET.get("action", "")
@@ -75,16 +77,16 @@ def audit_log(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-def healthz(request: HttpRequest) -> JsonResponse:
+def healthz(request: AuthedRequest) -> JsonResponse:
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
     return JsonResponse({"status": "ok"})
 
 
-def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+def not_found(request: AuthedRequest, exception: Exception | None = None) -> HttpResponse:
     return render(request, "core/error.html", {"code": 404, "message": "页面不存在，或不在您的管辖范围内。"}, status=404)
 
 
-def forbidden(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+def forbidden(request: AuthedRequest, exception: Exception | None = None) -> HttpResponse:
     message = str(exception) if exception and str(exception) else "您没有执行此操作的权限。"
     return render(request, "core/error.html", {"code": 403, "message": message}, status=403)

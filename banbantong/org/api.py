@@ -7,6 +7,7 @@ from django.http import HttpRequest
 from ninja import Field, FilterSchema, Query, Router, Schema
 from ninja.pagination import LimitOffsetPagination, paginate
 
+from banbantong.core.http import api_user
 from banbantong.core.scope import get_for_user
 from banbantong.org import queries
 from banbantong.org.filters import ClassFilter, filter_classes
@@ -92,13 +93,13 @@ def _region_figures(row: queries.RegionRow) -> dict[str, Any]:
 @router.get("/regions", response=list[RegionOut], summary="管辖范围内的区域")
 @paginate(LimitOffsetPagination)
 def list_regions(request: HttpRequest, parent: int | None = None) -> Any:
-    qs = Region.objects.for_user(request.auth)  # type: ignore[attr-defined]
+    qs = Region.objects.for_user(api_user(request))
     return qs.filter(parent_id=parent) if parent else qs
 
 
 @router.get("/regions/{region_id}", response=RegionDetailOut, summary="区域概况及下级")
 def region_detail(request: HttpRequest, region_id: int) -> dict[str, Any]:
-    user = request.auth  # type: ignore[attr-defined]
+    user = api_user(request)
     region = get_for_user(Region.objects.all(), user, pk=region_id)
     return {
         "region": region,
@@ -110,7 +111,7 @@ def region_detail(request: HttpRequest, region_id: int) -> dict[str, Any]:
 @router.get("/schools", response=list[SchoolOut], summary="学校")
 @paginate(LimitOffsetPagination)
 def list_schools(request: HttpRequest, region: int | None = None, kind: str | None = None) -> Any:
-    user = request.auth  # type: ignore[attr-defined]
+    user = api_user(request)
     reg = get_for_user(Region.objects.all(), user, pk=region) if region else None
     qs = queries.schools_for(user, reg)
     return qs.filter(kind=kind) if kind else qs
@@ -118,25 +119,25 @@ def list_schools(request: HttpRequest, region: int | None = None, kind: str | No
 
 @router.get("/schools/{school_id}", response=SchoolOut, summary="学校详情")
 def school_detail(request: HttpRequest, school_id: int) -> School:
-    return get_for_user(School.objects.all(), request.auth, pk=school_id)  # type: ignore[attr-defined]
+    return get_for_user(School.objects.all(), api_user(request), pk=school_id)
 
 
 @router.get("/classes", response=list[ClassOut], summary="教学班（可筛选）")
 @paginate(LimitOffsetPagination)
 def list_classes(request: HttpRequest, filters: Query[ClassFilterIn]) -> Any:
-    user = request.auth  # type: ignore[attr-defined]
+    user = api_user(request)
     return filter_classes(user, ClassFilter(**filters.dict()))
 
 
 @router.get("/classes/{class_id}", response=ClassOut, summary="教学班详情")
 def class_detail(request: HttpRequest, class_id: int) -> TeachingClass:
     return get_for_user(
-        TeachingClass.objects.select_related("school"), request.auth, pk=class_id  # type: ignore[attr-defined]
+        TeachingClass.objects.select_related("school"), api_user(request), pk=class_id
     )
 
 
 @router.get("/teachers", response=list[TeacherOut], summary="教师（手机号、身份证号已脱敏）")
 @paginate(LimitOffsetPagination)
 def list_teachers(request: HttpRequest, school: int | None = None) -> Any:
-    qs = queries.teachers_for(request.auth)  # type: ignore[attr-defined]
+    qs = queries.teachers_for(api_user(request))
     return qs.filter(school_id=school) if school else qs

@@ -104,10 +104,11 @@ def child_figures(user: Any, parent: Region | None) -> list[RegionRow]:
     school_base = Q()
     for p in by_path:
         school_base |= subtree_q("region_path", p)
-    for row in School.objects.for_user(user).filter(school_base).values("region_path").annotate(n=Count("id")):
-        key = owner(row["region_path"])
+    school_rows = School.objects.for_user(user).filter(school_base).values("region_path").annotate(n=Count("id"))
+    for srow in school_rows:
+        key = owner(srow["region_path"])
         if key:
-            by_path[key]["schools"] += row["n"]
+            by_path[key]["schools"] += srow["n"]
     return [RegionRow(region=r, figures=Figures(**by_path[r.path])) for r in children]
 
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count, Q
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.urls import reverse
 
+from banbantong.core.http import AuthedRequest
 from banbantong.core.listing import Col, render_list
 from banbantong.core.scope import get_for_user, subtree_q
 from banbantong.org import queries
@@ -23,14 +25,14 @@ def _yes(value: bool) -> str:
 
 
 @login_required
-def region_tree(request: HttpRequest) -> HttpResponse:
+def region_tree(request: AuthedRequest) -> HttpResponse:
     regions = list(Region.objects.for_user(request.user).order_by("path"))
     rows = queries.child_figures(request.user, None)
     return render(request, "org/region_tree.html", {"regions": regions, "rows": rows})
 
 
 @login_required
-def region_detail(request: HttpRequest, region_id: int) -> HttpResponse:
+def region_detail(request: AuthedRequest, region_id: int) -> HttpResponse:
     region = get_for_user(Region.objects.all(), request.user, pk=region_id)
     return render(
         request,
@@ -45,7 +47,7 @@ def region_detail(request: HttpRequest, region_id: int) -> HttpResponse:
 
 
 @login_required
-def school_list(request: HttpRequest) -> HttpResponse:
+def school_list(request: AuthedRequest) -> HttpResponseBase:
     user = request.user
     region_id = request.GET.get("region", "")
     region = get_for_user(Region.objects.all(), user, pk=int(region_id)) if region_id.isdigit() else None
@@ -86,7 +88,7 @@ def school_list(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def school_detail(request: HttpRequest, school_id: int) -> HttpResponse:
+def school_detail(request: AuthedRequest, school_id: int) -> HttpResponse:
     school = get_for_user(School.objects.select_related("region"), request.user, pk=school_id)
     classes = school.classes.select_related("mode").order_by("grade", "name")
     built = sum(1 for c in classes if c.is_built)
@@ -106,7 +108,7 @@ def school_detail(request: HttpRequest, school_id: int) -> HttpResponse:
 
 
 @login_required
-def class_list(request: HttpRequest) -> HttpResponse:
+def class_list(request: AuthedRequest) -> HttpResponseBase:
     user = request.user
     f = ClassFilter.from_query(request.GET)
     qs = filter_classes(user, f)
@@ -145,7 +147,7 @@ def class_list(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def teacher_list(request: HttpRequest) -> HttpResponse:
+def teacher_list(request: AuthedRequest) -> HttpResponseBase:
     user = request.user
     qs = queries.teachers_for(user)
     school = request.GET.get("school", "")
