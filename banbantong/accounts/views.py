@@ -43,8 +43,8 @@ def password_change(request: AuthedRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             services.change_password(
-                request.user,  # type: ignore[arg-type]
-                actor=request.user,  # type: ignore[arg-type]
+                request.user,
+                actor=request.user,
                 old_password=form.cleaned_data["old_password"],
                 new_password=form.cleaned_data["new_password"],
             )
@@ -53,7 +53,7 @@ def password_change(request: AuthedRequest) -> HttpResponse:
                 exc = ValidationError({"new_password": exc.messages})
             _apply_errors(form, exc)
         else:
-            update_session_auth_hash(request, request.user)  # type: ignore[arg-type]
+            update_session_auth_hash(request, request.user)
             messages.success(request, "密码已修改。")
             return redirect("core:dashboard")
     return render(
@@ -67,7 +67,7 @@ def tokens(request: AuthedRequest) -> HttpResponse:
     created = None
     if request.method == "POST" and form.is_valid():
         try:
-            _, created = services.create_token(actor=request.user, name=form.cleaned_data["name"])  # type: ignore[arg-type]
+            _, created = services.create_token(actor=request.user, name=form.cleaned_data["name"])
             form = TokenForm()
         except ValidationError as exc:
             _apply_errors(form, exc)
@@ -81,7 +81,7 @@ def tokens(request: AuthedRequest) -> HttpResponse:
 @login_required
 @require_POST
 def token_revoke(request: AuthedRequest, token_id: int) -> HttpResponse:
-    token = get_for_user(ApiToken.objects.all(), request.user, pk=token_id)  # type: ignore[arg-type]
-    services.revoke_token(token, actor=request.user)  # type: ignore[arg-type]
+    token = get_for_user(ApiToken.objects.all(), request.user, pk=token_id)
+    services.revoke_token(token, actor=request.user)
     messages.success(request, f"令牌“{token.name}”已吊销。")
     return redirect("accounts:tokens")

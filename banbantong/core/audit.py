@@ -93,3 +93,21 @@ def record_denied(user: Any, model: type[models.Model], lookup: Mapping[str, Any
 def _user_place(user: Any) -> tuple[str, int | None]:
     region = getattr(user, "region", None)
     return (region.path if region is not None else "", getattr(user, "school_id", None))
+
+
+def purge_expired(*, older_than_days: int) -> int:
+    """Delete entries older than the given age, never younger than the retention period.
+
+    The model and queryset refuse deletes; this is the one sanctioned path, for disk space.
+    """
+    from datetime import timedelta
+
+    from django.conf import settings
+    from django.utils import timezone
+
+    minimum = settings.BBT_AUDIT_RETENTION_DAYS
+    if older_than_days < minimum:
+        raise ValueError(f"审计日志至少保留 {minimum} 天（网络安全法），不能清理 {older_than_days} 天内的记录。")
+    cutoff = timezone.now() - timedelta(days=older_than_days)
+    qs = AuditEntry.objects.filter(at__lt=cutoff)
+    return int(qs._raw_delete(qs.db))  # type: ignore[attr-defined]

@@ -108,13 +108,19 @@ def region_detail(request: HttpRequest, region_id: int) -> dict[str, Any]:
     }
 
 
-@router.get("/schools", response=list[SchoolOut], summary="学校")
+@router.get("/schools", response=list[SchoolOut], summary="学校（q 按名称查找，可用于自动补全）")
 @paginate(LimitOffsetPagination)
-def list_schools(request: HttpRequest, region: int | None = None, kind: str | None = None) -> Any:
+def list_schools(
+    request: HttpRequest, region: int | None = None, kind: str | None = None, q: str | None = None
+) -> Any:
     user = api_user(request)
     reg = get_for_user(Region.objects.all(), user, pk=region) if region else None
     qs = queries.schools_for(user, reg)
-    return qs.filter(kind=kind) if kind else qs
+    if kind:
+        qs = qs.filter(kind=kind)
+    if q:
+        qs = qs.filter(name__contains=q.strip()[:50])
+    return qs
 
 
 @router.get("/schools/{school_id}", response=SchoolOut, summary="学校详情")

@@ -76,3 +76,52 @@ def set_class_status(
 
 def school_is_rural(kind: str) -> bool:
     return kind in School.RURAL_KINDS
+
+
+SCHOOL_EDITABLE_FIELDS = (
+    "code", "address", "principal", "has_fibre", "bandwidth_mbps", "has_campus_lan", "has_firewall",
+)
+MAX_BANDWIDTH_MBPS = 100_000
+
+
+def can_edit_school(actor: Any, school: School) -> bool:
+    """Bureau admins edit schools in their region; a school admin edits their own school."""
+    if actor is None or getattr(actor, "read_only", True):
+        return False
+    if actor.is_superuser:
+        return True
+    if actor.role == actor.Role.BUREAU_ADMIN:
+        return actor.scope.covers_path(school.region_path)
+    return actor.role == actor.Role.SCHOOL_ADMIN and actor.school_id == school.pk
+
+
+@transaction.atomic
+def update_school(school: School, *, actor: Any, expected_updated_at: dt.datetime | None = None, **changes: Any) -> School:
+    """Edit a school's own data (code, address, principal, network readiness), audited.
+
+    `expected_updated_at` is the version the editor saw: if someone saved in between, the edit is
+    refused with the current values rather than silently overwriting them.
+    """
+    _check_can_write(actor)
+    locked = School.objects.select_for_update().select_related("region").get(pk=school.pk)
+    if not can_edit_school(actor, locked):
+        raise PermissionDenied("只有本校管理员或所属区域的局管理员可以修改学校信息。")
+    unknown = set(changes) - set(SCHOOL_EDITABLE_FIELDS)
+    if unknown:
+        raise ValidationError(f"不能修改这些字段：{'、'.join(sorted(unknown))}")
+    if expected_updated_at is not None and locked.updated_at != expected_updated_at:
+        raise ValidationError(
+            f"{locked.name} 的信息已被其他人在 {timezone.localtime(locked.updated_at):%Y-%m-%d %H:%M:%S} 修改，"
+            "请查看当前内容后再保存。"
+        )
+    bandwidth = changes.get("bandwidth_mbps")
+    if bandwidth is not None and not (0 <= int(bandwidth) <= MAX_BANDWIDTH_MBPS):
+        raise ValidationError({"bandwidth_mbps": f"出口带宽应在 0 到 {MAX_BANDWIDTH_MBPS} Mbps 之间。"})
+    before = audit.snapshot(locked, SCHOOL_EDITABLE_FIELDS)
+    for name, value in changes.items():
+        setattr(locked, name, value.strip() if isinstance(value, str) else value)
+    locked.save()
+    after = audit.snapshot(locked, SCHOOL_EDITABLE_FIELDS)
+    if after != before:
+        audit.record(audit.Action.UPDATE, locked, actor=actor, before=before, after=after)
+    return locked

@@ -8,6 +8,7 @@ urlpatterns = [
     path("regions/<int:region_id>/", views.region_detail, name="region_detail"),
     path("schools/", views.school_list, name="school_list"),
     path("schools/<int:school_id>/", views.school_detail, name="school_detail"),
+    path("schools/<int:school_id>/edit/", views.school_edit, name="school_edit"),
     path("classes/", views.class_list, name="class_list"),
     path("teachers/", views.teacher_list, name="teacher_list"),
 ]

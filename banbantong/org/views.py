@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Q
 from django.http import HttpResponse
 from django.http.response import HttpResponseBase
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.dateparse import parse_datetime
 
 from banbantong.core.http import AuthedRequest
 from banbantong.core.listing import Col, render_list
 from banbantong.core.scope import get_for_user, subtree_q
-from banbantong.org import queries
+from banbantong.org import queries, services
 from banbantong.org.filters import ClassFilter, filter_classes
+from banbantong.org.forms import SchoolForm
 from banbantong.org.grades import GRADE_CHOICES
 from banbantong.org.models import Region, School, TeachingClass
 from banbantong.planning.models import TerminalMode
@@ -103,8 +107,36 @@ def school_detail(request: AuthedRequest, school_id: int) -> HttpResponse:
             "pupils": sum(c.pupils for c in classes),
             "teachers": school.teachers.count(),
             "classrooms": school.classrooms.count(),
+            "can_edit": services.can_edit_school(request.user, school),
         },
     )
+
+
+@login_required
+def school_edit(request: AuthedRequest, school_id: int) -> HttpResponse:
+    school = get_for_user(School.objects.select_related("region"), request.user, pk=school_id)
+    if not services.can_edit_school(request.user, school):
+        raise PermissionDenied("只有本校管理员或所属区域的局管理员可以修改学校信息。")
+    if request.method == "POST":
+        form = SchoolForm(request.POST, instance=School.objects.get(pk=school.pk))
+        if form.is_valid():
+            changes = {f: form.cleaned_data[f] for f in services.SCHOOL_EDITABLE_FIELDS}
+            try:
+                services.update_school(
+                    school, actor=request.user,
+                    expected_updated_at=parse_datetime(form.cleaned_data.get("version") or ""), **changes,
+                )
+            except ValidationError as exc:
+                form.add_error(None, exc.messages)
+                school.refresh_from_db()
+                form.data = form.data.copy()
+                form.data["version"] = school.updated_at.isoformat()
+            else:
+                messages.success(request, f"已保存 {school.name} 的信息。")
+                return redirect("org:school_detail", school_id=school.pk)
+    else:
+        form = SchoolForm(instance=school, initial={"version": school.updated_at.isoformat()})
+    return render(request, "org/school_edit.html", {"school": school, "form": form, "current": school})
 
 
 @login_required

@@ -81,3 +81,10 @@ def test_openapi_document(client: Client) -> None:
     assert doc["info"]["version"] == "1"
     assert "/api/v1/classes" in doc["paths"]
     assert "BearerToken" in doc["components"]["securitySchemes"]
+
+
+@pytest.mark.django_db
+def test_school_autocomplete_stays_in_scope(world: World, client: Client) -> None:
+    client.force_login(world.alice)
+    names = {s["name"] for s in client.get("/api/v1/schools?q=中心").json()["items"]}
+    assert names == {"文峰中心小学"}  # 金川中心小学 is bob's

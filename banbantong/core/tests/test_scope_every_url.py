@@ -119,6 +119,7 @@ CASES: dict[str, Case] = {
     "org:region_detail": object_page(lambda w: f"/org/regions/{w.county_a.pk}/", "alice", "bob"),
     "org:school_list": list_page("/org/schools/", "文峰中心小学", "alice", "bob"),
     "org:school_detail": object_page(lambda w: f"/org/schools/{w.school_a.pk}/", "principal_a", "bob"),
+    "org:school_edit": object_page(lambda w: f"/org/schools/{w.school_a.pk}/edit/", "principal_a", "bob"),
     "org:class_list": list_page("/org/classes/", "文峰中心小学", "integrator_a", "bob"),
     "org:teacher_list": list_page("/org/teachers/", "王老师", "principal_a", "bob"),
     "org:survey_upload": survey_case("upload"),
