@@ -1,10 +1,27 @@
-"""Coverage arithmetic (pure). Coverage = classes built or accepted ÷ all classes."""
+"""Planning arithmetic (pure, no ORM): coverage, targets, the payment schedule.
+
+Every figure the seeds give is reproduced here and tested in planning/tests/test_rules_seeds.py.
+"""
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 COVERAGE_DECIMALS = 1
+CENT = Decimal("0.01")
+
+# Seeds: installed in one year, paid over three — 40% at the end of the installation year,
+# then 50% of the remainder in each of the next two years (DESIGN §3.3).
+FIRST_PAYMENT_SHARE = Decimal("0.40")
+LATER_PAYMENT_SHARE_OF_REMAINDER = Decimal("0.50")
+LATER_PAYMENT_YEARS = 2
+
+
+class RuleError(ValueError):
+    """Bad planning input; the message is Chinese and says what to fix."""
 
 
 def coverage_percent(built: int, total: int) -> Decimal:
@@ -13,3 +30,94 @@ def coverage_percent(built: int, total: int) -> Decimal:
         return Decimal("0.0")
     value = Decimal(built) * 100 / Decimal(total)
     return value.quantize(Decimal(1).scaleb(-COVERAGE_DECIMALS), rounding=ROUND_HALF_UP)
+
+
+def parse_targets(raw: str | Sequence[object]) -> list[Decimal]:
+    """'40,60,80,100' -> [40, 60, 80, 100]; each a percentage, rising, within 0–100."""
+    items = [s.strip() for s in raw.replace("，", ",").split(",")] if isinstance(raw, str) else list(raw)
+    if not items or items == [""]:
+        raise RuleError("请填写至少一个年度覆盖率目标，例如 40,60,80,100。")
+    targets: list[Decimal] = []
+    for i, item in enumerate(items, start=1):
+        text = str(item).strip().rstrip("%％")
+        try:
+            value = Decimal(text)
+        except (InvalidOperation, ValueError):
+            raise RuleError(f"第 {i} 个目标“{item}”不是数字。") from None
+        if not value.is_finite() or value < 0 or value > 100:
+            raise RuleError(f"第 {i} 个目标 {text}% 超出 0–100% 的范围。")
+        if targets and value <= targets[-1]:
+            raise RuleError(f"目标必须逐年上升：第 {i} 个目标 {text}% 不高于上一年的 {targets[-1]}%。")
+        targets.append(value)
+    return targets
+
+
+def classes_needed(target_percent: Decimal, total_classes: int) -> int:
+    """Classes that must be built to reach the target: ceiling of target × classes.
+
+    Jishui: 40% of 1,469 = 587.6 -> 588.
+    """
+    exact = Decimal(total_classes) * Decimal(target_percent) / 100
+    return int(math.ceil(exact))
+
+
+def yearly_additions(built_now: int, targets: Sequence[Decimal], total_classes: int) -> list[int]:
+    """Classes to equip in each year so that the end-of-year totals meet the targets."""
+    additions: list[int] = []
+    reached = built_now
+    for target in targets:
+        need = max(0, classes_needed(target, total_classes) - reached)
+        additions.append(need)
+        reached += need
+    return additions
+
+
+def payment_schedule(
+    amount: Decimal,
+    install_year: int,
+    *,
+    first_share: Decimal = FIRST_PAYMENT_SHARE,
+    later_share_of_remainder: Decimal = LATER_PAYMENT_SHARE_OF_REMAINDER,
+    later_years: int = LATER_PAYMENT_YEARS,
+) -> dict[int, Decimal]:
+    """What is paid each year for a contract installed in install_year.
+
+    9,058,000 installed in year Y -> Y: 3,623,200; Y+1: 2,717,400; Y+2: 2,717,400. The last year
+    takes what is left, so the payments always add up to the amount to the cent.
+    """
+    if amount < 0:
+        raise RuleError("金额不能为负数。")
+    if not (0 <= first_share <= 1) or not (0 <= later_share_of_remainder <= 1):
+        raise RuleError("付款比例应在 0–100% 之间。")
+    first = (amount * first_share).quantize(CENT, rounding=ROUND_HALF_UP)
+    schedule = {install_year: first}
+    remainder = amount - first
+    paid_later = Decimal(0)
+    for k in range(1, later_years + 1):
+        if k == later_years:
+            payment = remainder - paid_later
+        else:
+            payment = (remainder * later_share_of_remainder).quantize(CENT, rounding=ROUND_HALF_UP)
+        schedule[install_year + k] = payment
+        paid_later += payment
+    if later_years == 0:
+        schedule[install_year] = amount
+    return schedule
+
+
+@dataclass(frozen=True)
+class BudgetFigures:
+    total: Decimal
+    spent: Decimal
+    remaining: Decimal
+
+
+def budget(total_classes: int, built: int, unit_cost: Decimal) -> BudgetFigures:
+    """Xinyu: 880 classes, 233 built, 14,000 a class -> 12,320,000 total, 9,058,000 remaining."""
+    if unit_cost < 0:
+        raise RuleError("每班单价不能为负数。")
+    return BudgetFigures(
+        total=unit_cost * total_classes,
+        spent=unit_cost * built,
+        remaining=unit_cost * (total_classes - built),
+    )
