@@ -60,7 +60,26 @@ class Scope:
         return self.everything or any(path.startswith(root) for root in self.region_paths)
 
 
+class _System:
+    """The command line reading as the system: it sees everything. Never a web user."""
+
+    scope = Scope(everything=True)
+    is_authenticated = False
+    is_active = True
+    is_superuser = True
+    is_regional = True
+    read_only = False
+
+    def __repr__(self) -> str:
+        return "SYSTEM"
+
+
+SYSTEM = _System()
+
+
 def scope_of(user: Any) -> Scope:
+    if user is SYSTEM:
+        return SYSTEM.scope
     if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
         return Scope()
     return user.scope  # type: ignore[no-any-return]

@@ -149,6 +149,7 @@ class TeachingClass(models.Model):
     status = models.CharField("建设状态", max_length=12, choices=Status.choices, default=Status.NOT_BUILT)
     status_changed_on = models.DateField("状态变更日期", null=True, blank=True)
     built_year = models.PositiveSmallIntegerField("建成年份", null=True, blank=True)
+    planned_year = models.PositiveSmallIntegerField("计划建设年份", null=True, blank=True)
     updated_at = models.DateTimeField("更新时间", auto_now=True)
 
     objects = ClassQuerySet.as_manager()

@@ -121,3 +121,35 @@ def budget(total_classes: int, built: int, unit_cost: Decimal) -> BudgetFigures:
         spent=unit_cost * built,
         remaining=unit_cost * (total_classes - built),
     )
+
+
+# The seeds' default rule (Jishui plan, 建设要求): village primary schools and teaching points get
+# TV + DVD + disc; central primary grades 1–3 LCD TV + computer + network; central primary
+# grades 4–6, rural junior and county-town schools projector + computer + network.
+VILLAGE_KINDS = frozenset({"teaching_point", "village_primary"})
+LOWER_GRADE_KINDS = frozenset({"central_primary", "nine_year"})
+LOWER_GRADES_MAX = 3
+
+
+def default_mode_code(kind: str, grade: int) -> str:
+    if kind in VILLAGE_KINDS:
+        return "tv_dvd"
+    if kind in LOWER_GRADE_KINDS and grade <= LOWER_GRADES_MAX:
+        return "lcd_pc"
+    return "projector_pc"
+
+
+@dataclass(frozen=True)
+class RuleLine:
+    kind: str
+    grade_min: int
+    grade_max: int
+    mode_code: str
+
+
+def mode_for(kind: str, grade: int, lines: Sequence[RuleLine]) -> str:
+    """The mode a region's rule gives a class; the seeds' rule when no line matches."""
+    for line in lines:
+        if line.kind == kind and line.grade_min <= grade <= line.grade_max:
+            return line.mode_code
+    return default_mode_code(kind, grade)

@@ -1,0 +1,455 @@
+"""Planning writes and the loaders that feed the pure rules and planner.
+
+Pages, API and the command line all call these, so their numbers are the same.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Count, Min, QuerySet, Sum
+from django.utils import timezone
+
+from banbantong.core import audit
+from banbantong.core.models import AuditEntry
+from banbantong.core.scope import subtree_q
+from banbantong.org.models import ClassStatusChange, Region, School, TeachingClass
+from banbantong.planning import rules
+from banbantong.planning.models import (
+    CoverageTarget,
+    ModeRule,
+    PaymentTerms,
+    Scenario,
+    ScenarioItem,
+    TerminalMode,
+)
+from banbantong.planning.planner import Candidate, PlanResult, SchoolInfo, plan_rollout
+
+EARLIEST_YEAR = 2000
+LATEST_YEAR = 2100
+BULK_BATCH = 2000
+
+
+def _check_planner(actor: Any) -> None:
+    if actor is not None and (
+        getattr(actor, "read_only", False)
+        or not (actor.is_superuser or actor.role == actor.Role.BUREAU_ADMIN)
+    ):
+        raise PermissionDenied("只有局管理员可以修改规划、目标和经费。")
+
+
+def _money(value: object, what: str) -> Decimal | None:
+    if value is None or value == "":
+        return None
+    try:
+        amount = Decimal(str(value).replace(",", "").replace("，", ""))
+    except InvalidOperation:
+        raise ValidationError(f"{what}“{value}”不是数字。") from None
+    if not amount.is_finite() or amount < 0:
+        raise ValidationError(f"{what}不能为负数。")
+    return amount
+
+
+def find_region(name: str, user: Any = None) -> Region:
+    """A region by name, or by a path of names like 吉安市/吉水县 when the name is not unique."""
+    parts = [p.strip() for p in name.replace("／", "/").split("/") if p.strip()]
+    if not parts:
+        raise ValidationError("请指定区域名称。")
+    qs = Region.objects.for_user(user) if user is not None else Region.objects.all()
+    matches = [r for r in qs.filter(name=parts[-1]) if not parts[:-1] or r.full_name.endswith("".join(parts))]
+    if not matches:
+        raise ValidationError(f"找不到区域“{name}”。")
+    if len(matches) > 1:
+        names = "、".join(r.full_name for r in matches)
+        raise ValidationError(f"有多个区域叫“{name}”：{names}；请写成 上级/名称 的形式。")
+    return matches[0]
+
+
+# --- Catalogue and rule ------------------------------------------------------------------------
+
+
+def unit_costs(region: Region) -> dict[str, Decimal]:
+    """Unit cost by mode code: the nearest region's own catalogue entry, else the default."""
+    ancestry = [int(p) for p in region.path.strip("/").split("/") if p]
+    costs = {m.code: m.unit_cost for m in TerminalMode.objects.filter(region__isnull=True)}
+    depth = {rid: i for i, rid in enumerate(ancestry)}
+    for m in sorted(TerminalMode.objects.filter(region_id__in=ancestry), key=lambda m: depth[m.region_id]):
+        costs[m.code] = m.unit_cost
+    return costs
+
+
+def rule_lines(region: Region) -> list[rules.RuleLine]:
+    """The nearest region (itself or an ancestor) that has rule lines decides the whole rule."""
+    ancestry = [int(p) for p in region.path.strip("/").split("/") if p]
+    by_region: dict[int, list[rules.RuleLine]] = {}
+    for line in ModeRule.objects.filter(region_id__in=ancestry):
+        by_region.setdefault(line.region_id, []).append(
+            rules.RuleLine(line.kind, line.grade_min, line.grade_max, line.mode_code)
+        )
+    for rid in reversed(ancestry):
+        if rid in by_region:
+            return by_region[rid]
+    return []
+
+
+def modes_by_code() -> dict[str, TerminalMode]:
+    return {m.code: m for m in TerminalMode.objects.filter(region__isnull=True)}
+
+
+@transaction.atomic
+def set_unit_cost(region: Region, code: str, cost: object, *, actor: Any) -> TerminalMode:
+    """A region's own price for a mode (the catalogue entry is created for the region if needed)."""
+    _check_planner(actor)
+    amount = _money(cost, "每班单价")
+    if amount is None:
+        raise ValidationError("请填写每班单价。")
+    base = TerminalMode.objects.filter(region__isnull=True, code=code).first()
+    if base is None:
+        raise ValidationError(f"未知的班班通模式：{code}")
+    mode, created = TerminalMode.objects.get_or_create(
+        region=region, code=code,
+        defaults={"name": base.name, "components": base.components, "unit_cost": amount, "aliases": base.aliases},
+    )
+    before = {"unit_cost": None if created else str(mode.unit_cost)}
+    mode.unit_cost = amount
+    mode.save(update_fields=["unit_cost"])
+    audit.record(audit.Action.UPDATE, mode, actor=actor, before=before, after={"unit_cost": str(amount)},
+                 place=(region.path, None))
+    return mode
+
+
+# --- Targets -----------------------------------------------------------------------------------
+
+
+def _first_data_year(region: Region) -> int | None:
+    first = ClassStatusChange.objects.filter(subtree_q("klass__school__region_path", region.path)).aggregate(
+        d=Min("changed_on")
+    )["d"]
+    return first.year if first else None
+
+
+def _check_year(region: Region, year: int) -> None:
+    if not (EARLIEST_YEAR <= year <= LATEST_YEAR):
+        raise ValidationError(f"年份 {year} 不合理，应在 {EARLIEST_YEAR}–{LATEST_YEAR} 之间。")
+    first = _first_data_year(region)
+    if first is not None and year < first:
+        raise ValidationError(f"起始年份 {year} 早于本区域建设记录的开始年份 {first}。")
+
+
+@transaction.atomic
+def set_targets(region: Region, raw_targets: str | Sequence[object], *, start_year: int, actor: Any) -> list[CoverageTarget]:
+    """Replace the region's yearly targets from start_year on; rising, within 0–100%."""
+    _check_planner(actor)
+    try:
+        targets = rules.parse_targets(raw_targets)
+    except rules.RuleError as exc:
+        raise ValidationError(str(exc)) from None
+    _check_year(region, start_year)
+    before = {str(t.year): str(t.percent) for t in region.targets.all()}
+    earlier = region.targets.filter(year__lt=start_year).order_by("-year").first()
+    if earlier is not None and targets[0] < earlier.percent:
+        raise ValidationError(f"{start_year} 年的目标 {targets[0]}% 低于 {earlier.year} 年已定的 {earlier.percent}%。")
+    region.targets.filter(year__gte=start_year).delete()
+    created = CoverageTarget.objects.bulk_create(
+        CoverageTarget(region=region, year=start_year + i, percent=t) for i, t in enumerate(targets)
+    )
+    audit.record(
+        audit.Action.UPDATE, region, actor=actor, object_type="planning.CoverageTarget",
+        before=before, after={str(t.year): str(t.percent) for t in region.targets.all()},
+    )
+    return created
+
+
+# --- Planner -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PlanInput:
+    region: Region
+    targets: list[Decimal]
+    start_year: int
+    budget_per_year: Decimal | None
+    unit_cost: Decimal | None
+
+
+def prepare_plan(
+    region: Region, *, targets: str | Sequence[object], start_year: int | str,
+    budget_per_year: object = None, unit_cost: object = None,
+) -> PlanInput:
+    try:
+        parsed = rules.parse_targets(targets)
+    except rules.RuleError as exc:
+        raise ValidationError(str(exc)) from None
+    try:
+        year = int(str(start_year))
+    except ValueError:
+        raise ValidationError(f"起始年份“{start_year}”不是年份。") from None
+    _check_year(region, year)
+    return PlanInput(region, parsed, year, _money(budget_per_year, "每年预算上限"), _money(unit_cost, "每班单价"))
+
+
+def run_planner(user: Any, spec: PlanInput) -> PlanResult:
+    """Load the region's classes as the user sees them and plan their rollout."""
+    region = spec.region
+    classes = TeachingClass.objects.for_user(user).filter(subtree_q("school__region_path", region.path))
+    lines = rule_lines(region)
+    mode_codes = dict(TerminalMode.objects.values_list("id", "code"))
+    schools: dict[int, dict[str, Any]] = {
+        s["id"]: {**s, "classes": 0, "built": 0}
+        for s in School.objects.for_user(user).filter(subtree_q("region_path", region.path))
+        .values("id", "name", "kind", "is_rural")
+    }
+    candidates: list[Candidate] = []
+    total = built = 0
+    open_statuses = {TeachingClass.Status.NOT_BUILT, TeachingClass.Status.PLANNED}
+    for cid, school_id, grade, status, mode_id in classes.values_list("id", "school_id", "grade", "status", "mode_id"):
+        school = schools[school_id]
+        total += 1
+        school["classes"] += 1
+        # Classes being installed now count as reached: their money is already committed.
+        if status not in open_statuses:
+            built += 1
+            school["built"] += 1
+            continue
+        code = mode_codes.get(mode_id) if mode_id else None
+        candidates.append(Candidate(cid, school_id, grade, code or rules.mode_for(school["kind"], grade, lines)))
+    if total == 0:
+        raise ValidationError(f"{region.name} 没有教学班，无法规划。请先导入调查表。")
+    costs = unit_costs(region)
+    if spec.unit_cost is not None:
+        costs = dict.fromkeys(costs, spec.unit_cost)
+    return plan_rollout(
+        schools=[SchoolInfo(s["id"], s["name"], s["kind"], s["is_rural"], s["classes"], s["built"]) for s in schools.values()],
+        candidates=candidates, built_now=built, total_classes=total, targets=spec.targets,
+        start_year=spec.start_year, unit_costs=costs, budget_per_year=spec.budget_per_year,
+    )
+
+
+@transaction.atomic
+def save_scenario(user: Any, spec: PlanInput, *, name: str) -> Scenario:
+    _check_planner(user)
+    name = (name or "").strip() or f"{spec.region.name} {spec.start_year} 起规划"
+    result = run_planner(user, spec)
+    scenario = Scenario.objects.create(
+        region=spec.region, name=name[:80], start_year=spec.start_year, targets=[str(t) for t in spec.targets],
+        budget_per_year=spec.budget_per_year, unit_cost=spec.unit_cost, summary=result.as_dict(),
+        created_by=user if getattr(user, "is_authenticated", False) else None,
+    )
+    ScenarioItem.objects.bulk_create(
+        (
+            ScenarioItem(scenario=scenario, klass_id=a.class_id, school_id=a.school_id, year=a.year,
+                         mode_code=a.mode_code, cost=a.cost)
+            for a in result.assignments
+        ),
+        batch_size=BULK_BATCH,
+    )
+    audit.record(audit.Action.CREATE, scenario, actor=user, after={"name": scenario.name, **{
+        k: v for k, v in result.as_dict().items() if k != "years"}})
+    return scenario
+
+
+@transaction.atomic
+def adopt_scenario(scenario: Scenario, *, actor: Any) -> int:
+    """Set the scenario's classes to 已规划 with their year; classes built since are left alone."""
+    _check_planner(actor)
+    scenario = Scenario.objects.select_for_update().get(pk=scenario.pk)
+    if scenario.adopted_at is not None:
+        raise ValidationError(f"方案“{scenario.name}”已于 {timezone.localtime(scenario.adopted_at):%Y-%m-%d} 采用。")
+    by_year: dict[int, list[int]] = {}
+    for klass_id, year in scenario.items.values_list("klass_id", "year"):
+        by_year.setdefault(year, []).append(klass_id)
+    changed = 0
+    for year, ids in sorted(by_year.items()):
+        for i in range(0, len(ids), BULK_BATCH):
+            changed += bulk_set_status(
+                TeachingClass.objects.filter(id__in=ids[i : i + BULK_BATCH], status__in=[
+                    TeachingClass.Status.NOT_BUILT, TeachingClass.Status.PLANNED]),
+                TeachingClass.Status.PLANNED, actor=actor, planned_year=year,
+                reason=f"采用规划方案“{scenario.name}”",
+            )
+    scenario.adopted_at = timezone.now()
+    scenario.save(update_fields=["adopted_at"])
+    audit.record(audit.Action.UPDATE, scenario, actor=actor, after={"adopted": True, "classes": changed})
+    return changed
+
+
+# --- Status in bulk ----------------------------------------------------------------------------
+
+
+def bulk_set_status(
+    classes: QuerySet[TeachingClass], status: str, *, actor: Any, reason: str = "",
+    on: dt.date | None = None, planned_year: int | None = None,
+) -> int:
+    """Change the status of many classes at once: each change dated, in the history and audited.
+
+    Moving backwards needs a reason, as for a single class.
+    """
+    from banbantong.org.services import is_backwards
+
+    if actor is not None and getattr(actor, "read_only", False):
+        raise PermissionDenied("审计员账号只读，不能修改数据。")
+    if status not in TeachingClass.Status.values:
+        raise ValidationError(f"未知的建设状态：{status}")
+    on = on or timezone.localdate()
+    with transaction.atomic():
+        rows = list(
+            classes.exclude(status=status, planned_year=planned_year)
+            .select_for_update()
+            .select_related("school")
+            .only("id", "status", "built_year", "planned_year", "school__region_path", "school_id")
+        )
+        if any(is_backwards(c.status, status) for c in rows) and not reason.strip():
+            raise ValidationError("部分班级的建设状态将回退，必须填写原因。")
+        real_actor = actor if getattr(actor, "is_authenticated", False) else None
+        from banbantong.core import context
+
+        ctx = context.current()
+        changes, entries = [], []
+        for c in rows:
+            before = {"status": c.status, "planned_year": c.planned_year, "built_year": c.built_year}
+            if c.status != status:
+                changes.append(ClassStatusChange(klass=c, old_status=c.status, new_status=status, changed_on=on,
+                                                 actor=real_actor, reason=reason.strip()))
+            c.status = status
+            c.status_changed_on = on
+            if status in TeachingClass.BUILT_STATUSES and c.built_year is None:
+                c.built_year = on.year
+            c.planned_year = planned_year if status == TeachingClass.Status.PLANNED else c.planned_year
+            entries.append(AuditEntry(
+                actor=real_actor, actor_name=getattr(real_actor, "username", "") or "系统",
+                action=AuditEntry.Action.UPDATE, object_type="org.TeachingClass", object_id=str(c.pk),
+                object_repr=f"教学班 {c.pk}", region_path=c.school.region_path, school_id=c.school_id,
+                before=before, after={"status": status, "planned_year": c.planned_year, "built_year": c.built_year},
+                ip=ctx.ip, request_id=ctx.request_id,
+            ))
+        TeachingClass.objects.bulk_update(
+            rows, ["status", "status_changed_on", "built_year", "planned_year"], batch_size=BULK_BATCH
+        )
+        ClassStatusChange.objects.bulk_create(changes, batch_size=BULK_BATCH)
+        AuditEntry.objects.bulk_create(entries, batch_size=BULK_BATCH)
+    return len(rows)
+
+
+# --- Budget ------------------------------------------------------------------------------------
+
+
+def payment_terms(region: Region) -> PaymentTerms:
+    ancestry = [int(p) for p in region.path.strip("/").split("/") if p]
+    found = {t.region_id: t for t in PaymentTerms.objects.filter(region_id__in=ancestry)}
+    for rid in reversed(ancestry):
+        if rid in found:
+            return found[rid]
+    return PaymentTerms(region=region)
+
+
+def budget_report(
+    user: Any, region: Region, *, unit_cost: object = None, install_year: int | None = None
+) -> dict[str, Any]:
+    """Total, spent and remaining investment, and what is paid in each year.
+
+    Contracts: the classes still to build, in the year their plan gives (已规划 with a year), and
+    the rest in install_year (default: this year). Each contract is paid on the region's terms.
+    """
+    cost_override = _money(unit_cost, "每班单价")
+    costs = unit_costs(region)
+    lines = rule_lines(region)
+    mode_codes = dict(TerminalMode.objects.values_list("id", "code"))
+    install_year = install_year or timezone.localdate().year
+    classes = TeachingClass.objects.for_user(user).filter(subtree_q("school__region_path", region.path))
+    total = spent = Decimal(0)
+    n_total = n_built = 0
+    contracts: dict[int, Decimal] = {}
+    for kind, grade, status, mode_id, planned_year in classes.values_list(
+        "school__kind", "grade", "status", "mode_id", "planned_year"
+    ):
+        code = mode_codes.get(mode_id) if mode_id else rules.mode_for(kind, grade, lines)
+        cost = cost_override if cost_override is not None else costs.get(code, Decimal(0))
+        n_total += 1
+        total += cost
+        if status in TeachingClass.BUILT_STATUSES:
+            n_built += 1
+            spent += cost
+            continue
+        year = planned_year if status == TeachingClass.Status.PLANNED and planned_year else install_year
+        contracts[year] = contracts.get(year, Decimal(0)) + cost
+    if n_total == 0:
+        raise ValidationError(f"{region.name} 没有教学班，无法测算经费。")
+    terms = payment_terms(region)
+    payments: dict[int, Decimal] = {}
+    per_contract = []
+    for year, amount in sorted(contracts.items()):
+        schedule = rules.payment_schedule(
+            amount, year, first_share=terms.first_share,
+            later_share_of_remainder=terms.later_share_of_remainder, later_years=terms.later_years,
+        )
+        per_contract.append({"install_year": year, "amount": amount, "payments": schedule})
+        for y, p in schedule.items():
+            payments[y] = payments.get(y, Decimal(0)) + p
+    funding = _funding_by_year(region)
+    years = sorted(set(payments) | set(funding))
+    return {
+        "region": region.name,
+        "classes": n_total, "built": n_built, "remaining_classes": n_total - n_built,
+        "total": total, "spent": spent, "remaining": total - spent,
+        "contracts": per_contract,
+        "cash_flow": [
+            {"year": y, "payments": payments.get(y, Decimal(0)), "funding": funding.get(y, Decimal(0)),
+             "gap": payments.get(y, Decimal(0)) - funding.get(y, Decimal(0))}
+            for y in years
+        ],
+        "terms": {"first_share": terms.first_share, "later_share_of_remainder": terms.later_share_of_remainder,
+                  "later_years": terms.later_years},
+    }
+
+
+def _funding_by_year(region: Region) -> dict[int, Decimal]:
+    out: dict[int, Decimal] = {}
+    for year, amount in region.funding.values_list("year", "amount"):
+        out[year] = out.get(year, Decimal(0)) + amount
+    return out
+
+
+def target_progress(user: Any, region: Region) -> list[dict[str, Any]]:
+    """Each child region (or the region itself when it has none) against its target for this year."""
+    from banbantong.org.queries import child_figures, figures
+
+    year = timezone.localdate().year
+    rows = child_figures(user, region) or []
+    subjects = [(r.region, r.figures) for r in rows] or [(region, figures(user, region))]
+    out = []
+    for reg, fig in subjects:
+        target = _target_for(reg, year)
+        needed = rules.classes_needed(target, fig.classes) if target is not None else None
+        out.append({
+            "region": reg, "classes": fig.classes, "built": fig.built, "coverage": fig.coverage,
+            "target": target, "needed": needed,
+            "on_track": None if needed is None else fig.built >= needed,
+            "gap": None if needed is None else max(0, needed - fig.built),
+        })
+    return out
+
+
+def _target_for(region: Region, year: int) -> Decimal | None:
+    """The region's own target for the year, else the nearest ancestor's."""
+    ancestry = [int(p) for p in region.path.strip("/").split("/") if p]
+    found = dict(
+        CoverageTarget.objects.filter(region_id__in=ancestry, year=year).values_list("region_id", "percent")
+    )
+    for rid in reversed(ancestry):
+        if rid in found:
+            return found[rid]
+    return None
+
+
+def scenario_rows(scenario: Scenario) -> QuerySet[Any]:
+    return (
+        scenario.items.values("year", "school__name", "school__region__name", "mode_code")
+        .annotate(classes=Count("id"), cost=Sum("cost"))
+        .order_by("year", "school__region__name", "school__name")
+    )
