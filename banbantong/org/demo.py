@@ -54,7 +54,7 @@ S = TeachingClass.Status
 # --- Shapes of each kind of school: grades, classes per grade, pupils per class ----------
 # (first grade, last grade, classes per grade low/high, pupils low/high)
 KIND_SHAPE: dict[str, tuple[int, int, int, int, int, int]] = {
-    K.TEACHING_POINT: (1, 3, 1, 1, 5, 20),
+    K.TEACHING_POINT: (1, 4, 1, 1, 5, 20),  # most stop at grade 2 or 3, see _fill_school
     K.VILLAGE_PRIMARY: (1, 6, 1, 1, 15, 40),
     K.CENTRAL_PRIMARY: (1, 6, 2, 4, 40, 60),
     K.RURAL_JUNIOR: (7, 9, 2, 5, 40, 60),
@@ -163,7 +163,13 @@ class _SchoolPlan:
     classes: list[_ClassPlan] = field(default_factory=list)
     built_target: int = 0
     teachers: int = 0
-    obj: School | None = None
+    obj: School | None = None  # set once written
+
+    @property
+    def school(self) -> School:
+        if self.obj is None:
+            raise DemoError(f"{self.name} 尚未写入数据库。")
+        return self.obj
 
 
 @dataclass(frozen=True)
@@ -602,13 +608,13 @@ class _Builder:
     def _write_role_users(
         self, city: Region, jishui: Region, xingan: Region, plans: list[_SchoolPlan]
     ) -> None:
-        school = next(p.obj for p in plans if p.name == DEMO_SCHOOL)
+        school = next(p.school for p in plans if p.name == DEMO_SCHOOL)
         # The teacher account is one of the school's own teachers, renamed so it is easy to type.
         teacher = Teacher.objects.filter(school=school).select_related("user").order_by("id").first()
         if teacher is None:
             raise DemoError(f"{DEMO_SCHOOL}没有教师，无法建立演示教师账号。")
         User.objects.filter(pk=teacher.user_id).update(username="teacher")
-        people = {
+        people: dict[str, dict[str, Any]] = {
             "admin": dict(role=User.Role.BUREAU_ADMIN, region=jishui, display_name="吉水县电教站管理员"),
             "city_admin": dict(role=User.Role.BUREAU_ADMIN, region=city, display_name="吉安市电教馆管理员"),
             "xg_admin": dict(role=User.Role.BUREAU_ADMIN, region=xingan, display_name="新干县电教站管理员"),
@@ -623,7 +629,7 @@ class _Builder:
         )
         integrator = next(u for u in created if u.username == "integrator")
         served = [school] + [
-            p.obj for p in plans
+            p.school for p in plans
             if p.name in {"吉水县实验小学", "吉水县城区第一小学", "吉水县第三中学", "八都镇中心小学", "枫江镇中心小学"}
         ]
         integrator.assigned_schools.set(served)

@@ -49,10 +49,14 @@ class Command(BaseCommand):
             raise CommandError("--threads 至少为 1。")
         call_command("collectstatic", interactive=False, verbosity=0)
 
-        from waitress import serve
+        from waitress.server import create_server
 
         from banbantong.wsgi import application
 
+        try:
+            server = create_server(application, host=host, port=port, threads=threads, ident="banbantong")
+        except OSError as exc:
+            raise CommandError(f"无法监听 {host}:{port}：{exc}。端口可能已被占用，请用 --addr 换一个端口。") from exc
         allowed = settings.ALLOWED_HOSTS
         if host not in {"127.0.0.1", "localhost", "::1"} and "*" not in allowed:
             self.stdout.write(
@@ -60,9 +64,9 @@ class Command(BaseCommand):
             )
         self.stdout.write(self.style.SUCCESS(f"班班通平台已启动：{url_for(host, port)}  （按 Ctrl+C 停止）"))
         try:
-            serve(application, host=host, port=port, threads=threads, ident="banbantong")
-        except OSError as exc:
-            raise CommandError(f"无法监听 {host}:{port}：{exc}。端口可能已被占用，请用 --addr 换一个端口。") from exc
+            server.run()
         except KeyboardInterrupt:
             pass
+        finally:
+            server.close()
         self.stdout.write("已停止。")
