@@ -80,6 +80,7 @@ def world(db: object) -> World:
     TeachingClass.objects.create(school=school_a2, grade=1, name="1班", pupils=20)
     class_b = TeachingClass.objects.create(school=school_b, grade=3, name="1班", pupils=50)
     Classroom.objects.create(school=school_a, name="301", teaching_class=class_a)
+    services.refresh_school_counts([school_a.pk, school_a2.pk, school_b.pk])
     teacher_a = make_teacher(school_a, "t_wang", "王老师")
     teacher_b = make_teacher(school_b, "t_li", "李老师")
     integrator = make_user("integrator_a", User.Role.INTEGRATOR)

@@ -25,8 +25,9 @@ from django.utils import timezone
 from banbantong.accounts.models import User
 from banbantong.core import audit
 from banbantong.org.models import Classroom, ClassStatusChange, Region, School, Teacher, TeachingClass
-from banbantong.org.services import ensure_region, school_is_rural
+from banbantong.org.services import ensure_region, refresh_school_counts, school_is_rural
 from banbantong.planning.models import TerminalMode
+from banbantong.planning.rules import default_mode_code
 
 # One password for every demo account, printed by `bbt demo`; it satisfies the default policy.
 DEMO_PASSWORD = "Demo@2026"  # noqa: S105 - a published demo password, by design
@@ -78,13 +79,8 @@ ADJUSTABLE_KINDS = (K.URBAN_PRIMARY, K.URBAN_JUNIOR, K.URBAN_SENIOR, K.CENTRAL_P
 
 
 def rule_mode_code(kind: str, grade: int) -> str:
-    """The plan's default rule: TV+DVD for village schools and teaching points, LCD+PC for
-    central primary grades 1–3, projector+PC for grades 4–6, rural junior and county town."""
-    if kind in (K.TEACHING_POINT, K.VILLAGE_PRIMARY):
-        return "tv_dvd"
-    if kind in (K.CENTRAL_PRIMARY, K.NINE_YEAR) and grade <= 3:
-        return "lcd_pc"
-    return "projector_pc"
+    """The plan's default rule (planning.rules.default_mode_code): one rule for demo and planner."""
+    return default_mode_code(kind, grade)
 
 
 # --- Places -----------------------------------------------------------------------------
@@ -550,6 +546,7 @@ class _Builder:
                 )
                 pairs.append((obj, c))
         TeachingClass.objects.bulk_create([o for o, _ in pairs], batch_size=BATCH_SIZE)
+        refresh_school_counts(p.obj.pk for p in plans)
         return pairs
 
     def _write_classrooms(self, plans: list[_SchoolPlan], pairs: list[tuple[TeachingClass, _ClassPlan]]) -> None:

@@ -59,5 +59,6 @@ def filter_classes(user: Any, f: ClassFilter) -> QuerySet[TeachingClass]:
         qs = qs.filter(status=f.status)
     if f.q:
         qs = qs.filter(school__name__contains=f.q)
-    # The unique (school, grade, name) index serves this order, so a page needs no full sort.
-    return qs.order_by("school_id", "grade", "name")
+    # Walking schools by region path and then each school's unique (school, grade, name) index
+    # yields this order without sorting the whole filtered set before LIMIT.
+    return qs.order_by("school__region_path", "school_id", "grade", "name")

@@ -46,17 +46,15 @@ def schools_for(user: Any, region: Region | None = None) -> QuerySet[School]:
 
 
 def figures(user: Any, region: Region | None = None) -> Figures:
-    """Headline figures for what the user may see, optionally within one region."""
-    agg = classes_for(user, region).aggregate(
-        classes=Count("id"),
-        built=Count("id", filter=Q(status__in=TeachingClass.BUILT_STATUSES)),
-        pupils=Sum("pupils"),
+    """Headline figures for what the user may see, optionally within one region.
+
+    Summed from the schools' class roll-ups (see School.class_count), not from the classes.
+    """
+    agg = schools_for(user, region).aggregate(
+        schools=Count("id"), classes=Sum("class_count"), built=Sum("built_count"), pupils=Sum("pupil_count")
     )
     return Figures(
-        schools=schools_for(user, region).count(),
-        classes=agg["classes"],
-        built=agg["built"],
-        pupils=agg["pupils"] or 0,
+        schools=agg["schools"], classes=agg["classes"] or 0, built=agg["built"] or 0, pupils=agg["pupils"] or 0
     )
 
 
@@ -83,32 +81,21 @@ def child_figures(user: Any, parent: Region | None) -> list[RegionRow]:
                 return p
         return None
 
-    base = Q()
-    for p in by_path:
-        base |= subtree_q("school__region_path", p)
-    rows = (
-        TeachingClass.objects.for_user(user)
-        .filter(base)
-        .values("school__region_path")
-        .annotate(
-            classes=Count("id"),
-            built=Count("id", filter=Q(status__in=TeachingClass.BUILT_STATUSES)),
-            pupils=Sum("pupils"),
-        )
-    )
-    for row in rows:
-        key = owner(row["school__region_path"])
-        if key:
-            for k in ("classes", "built", "pupils"):
-                by_path[key][k] += row[k] or 0
     school_base = Q()
     for p in by_path:
         school_base |= subtree_q("region_path", p)
-    school_rows = School.objects.for_user(user).filter(school_base).values("region_path").annotate(n=Count("id"))
-    for srow in school_rows:
-        key = owner(srow["region_path"])
+    rows = (
+        School.objects.for_user(user)
+        .filter(school_base)
+        .values("region_path")
+        .annotate(n=Count("id"), classes=Sum("class_count"), built=Sum("built_count"), pupils=Sum("pupil_count"))
+    )
+    for row in rows:
+        key = owner(row["region_path"])
         if key:
-            by_path[key]["schools"] += srow["n"]
+            by_path[key]["schools"] += row["n"]
+            for k in ("classes", "built", "pupils"):
+                by_path[key][k] += row[k] or 0
     return [RegionRow(region=r, figures=Figures(**by_path[r.path])) for r in children]
 
 
@@ -123,3 +110,26 @@ def top_regions(user: Any) -> QuerySet[Region]:
 
 def teachers_for(user: Any) -> QuerySet[Teacher]:
     return Teacher.objects.for_user(user).select_related("school")
+
+
+def region_choices(user: Any, selected: Region | None) -> list[tuple[Region, int]]:
+    """Options for a region filter: cities and counties in scope, plus the towns of the chosen
+    county only — a province has ~1,500 towns, too many for one dropdown."""
+    upper = list(Region.objects.for_user(user).exclude(level=Region.Level.TOWN).order_by("path"))
+    anchor: Region | None = None
+    if selected is not None and selected.level == Region.Level.TOWN:
+        anchor = selected.parent
+    elif selected is not None:
+        anchor = selected
+    elif len(upper) == 1:
+        anchor = upper[0]
+    towns = list(Region.objects.for_user(user).filter(parent=anchor, level=Region.Level.TOWN).order_by("name")) if anchor else []
+    base = min((r.depth for r in upper), default=0)
+    out: list[tuple[Region, int]] = []
+    for r in upper:
+        out.append((r, r.depth - base))
+        if anchor is not None and r.pk == anchor.pk:
+            out.extend((t, t.depth - base) for t in towns)
+    if not upper:  # a user scoped below county level (not a region role today) still gets towns
+        out = [(t, 0) for t in towns]
+    return out

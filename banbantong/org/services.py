@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
 from banbantong.core import audit
@@ -67,6 +69,7 @@ def set_class_status(
     if status in TeachingClass.BUILT_STATUSES and locked.built_year is None:
         locked.built_year = on.year
     locked.save(update_fields=["status", "status_changed_on", "built_year", "updated_at"])
+    refresh_school_counts([locked.school_id])
     audit.record(
         audit.Action.UPDATE, locked, actor=actor, before=before,
         after=audit.snapshot(locked, ["status", "status_changed_on", "built_year"]),
@@ -76,6 +79,31 @@ def set_class_status(
 
 def school_is_rural(kind: str) -> bool:
     return kind in School.RURAL_KINDS
+
+
+def refresh_school_counts(school_ids: Iterable[int]) -> None:
+    """Recount the class roll-ups of these schools from their classes (one grouped query).
+
+    Every service that adds, removes or changes the status of classes calls this in its
+    transaction; `bbt recount` recounts everything.
+    """
+    ids = sorted(set(school_ids))
+    for i in range(0, len(ids), 900):  # below SQLite's bound-parameter limit
+        chunk = ids[i : i + 900]
+        counts = {
+            r["school_id"]: r
+            for r in TeachingClass.objects.filter(school_id__in=chunk)
+            .values("school_id")
+            .annotate(n=Count("id"), built=Count("id", filter=Q(status__in=TeachingClass.BUILT_STATUSES)),
+                      pupils=Sum("pupils"))
+        }
+        schools = list(School.objects.filter(id__in=chunk).only("id"))
+        for s in schools:
+            row = counts.get(s.pk)
+            s.class_count = row["n"] if row else 0
+            s.built_count = row["built"] if row else 0
+            s.pupil_count = (row["pupils"] or 0) if row else 0
+        School.objects.bulk_update(schools, ["class_count", "built_count", "pupil_count"])
 
 
 SCHOOL_EDITABLE_FIELDS = (

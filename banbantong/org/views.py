@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Count, Q
+from django.db.models import Q
 from django.http import HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
@@ -14,7 +14,7 @@ from django.utils.dateparse import parse_datetime
 
 from banbantong.core.http import AuthedRequest
 from banbantong.core.listing import Col, render_list
-from banbantong.core.scope import get_for_user, subtree_q
+from banbantong.core.scope import get_for_user
 from banbantong.org import queries, services
 from banbantong.org.filters import ClassFilter, filter_classes
 from banbantong.org.forms import SchoolForm
@@ -55,10 +55,7 @@ def school_list(request: AuthedRequest) -> HttpResponseBase:
     user = request.user
     region_id = request.GET.get("region", "")
     region = get_for_user(Region.objects.all(), user, pk=int(region_id)) if region_id.isdigit() else None
-    qs = queries.schools_for(user, region).select_related("region").annotate(
-        n_classes=Count("classes"),
-        n_built=Count("classes", filter=Q(classes__status__in=TeachingClass.BUILT_STATUSES)),
-    )
+    qs = queries.schools_for(user, region).select_related("region")
     kind = request.GET.get("kind", "")
     if kind in School.Kind.values:
         qs = qs.filter(kind=kind)
@@ -70,9 +67,10 @@ def school_list(request: AuthedRequest) -> HttpResponseBase:
         Col("所属区域", lambda s: s.region.name),
         Col("学校类型", lambda s: s.get_kind_display()),
         Col("城乡", lambda s: "农村" if s.is_rural else "城镇"),
-        Col("教学班", lambda s: s.n_classes, numeric=True),
-        Col("已建", lambda s: s.n_built, numeric=True),
-        Col("覆盖率(%)", lambda s: float(coverage_percent(s.n_built, s.n_classes)), numeric=True),
+        Col("教学班", lambda s: s.class_count, numeric=True),
+        Col("已建", lambda s: s.built_count, numeric=True),
+        Col("覆盖率(%)", lambda s: float(coverage_percent(s.built_count, s.class_count)), numeric=True),
+        Col("学生数", lambda s: s.pupil_count, numeric=True),
         Col("光纤", lambda s: _yes(s.has_fibre)),
         Col("带宽(Mbps)", lambda s: s.bandwidth_mbps, numeric=True),
         Col("校园网", lambda s: _yes(s.has_campus_lan)),
@@ -86,7 +84,7 @@ def school_list(request: AuthedRequest) -> HttpResponseBase:
         export_name="学校名单",
         context={
             "kinds": School.Kind.choices, "kind": kind, "q": q, "region": region,
-            "regions": Region.objects.for_user(user).order_by("path"),
+            "regions": queries.region_choices(user, region),
         },
     )
 
@@ -144,6 +142,7 @@ def class_list(request: AuthedRequest) -> HttpResponseBase:
     user = request.user
     f = ClassFilter.from_query(request.GET)
     qs = filter_classes(user, f)
+    selected = get_for_user(Region.objects.all(), user, pk=f.region) if f.region else None
     columns = [
         Col("学校", lambda c: c.school.name, link=lambda c: reverse("org:school_detail", args=[c.school_id])),
         Col("年级", lambda c: c.grade_label),
@@ -154,7 +153,6 @@ def class_list(request: AuthedRequest) -> HttpResponseBase:
         Col("状态日期", lambda c: c.status_changed_on.isoformat() if c.status_changed_on else ""),
         Col("建成年份", lambda c: c.built_year or ""),
     ]
-    schools = School.objects.for_user(user).order_by("name").only("id", "name")
     return render_list(
         request,
         template="org/class_list.html",
@@ -164,12 +162,7 @@ def class_list(request: AuthedRequest) -> HttpResponseBase:
         export_name="教学班",
         context={
             "f": f,
-            "regions": Region.objects.for_user(user).exclude(level=Region.Level.TOWN).order_by("path")
-            if user.is_regional else Region.objects.none(),
-            "towns": Region.objects.for_user(user).filter(level=Region.Level.TOWN).order_by("path"),
-            "schools": schools if f.region is None else schools.filter(
-                subtree_q("region_path", get_for_user(Region.objects.all(), user, pk=f.region).path)
-            ),
+            "regions": queries.region_choices(user, selected) if user.is_regional else [],
             "kinds": School.Kind.choices,
             "grades": GRADE_CHOICES,
             "modes": TerminalMode.objects.all(),
@@ -188,6 +181,9 @@ def teacher_list(request: AuthedRequest) -> HttpResponseBase:
     q = request.GET.get("q", "").strip()[:50]
     if q:
         qs = qs.filter(Q(name__contains=q) | Q(subject__contains=q))
+    school_q = request.GET.get("school_q", "").strip()[:50]
+    if school_q:
+        qs = qs.filter(school__name__contains=school_q)
     columns = [
         Col("姓名", lambda t: t.name),
         Col("学校", lambda t: t.school.name, link=lambda t: reverse("org:school_detail", args=[t.school_id])),
@@ -205,5 +201,5 @@ def teacher_list(request: AuthedRequest) -> HttpResponseBase:
         columns=columns,
         title="教师",
         export_name="教师名单",
-        context={"q": q, "school": school, "schools": School.objects.for_user(user).order_by("name").only("id", "name")},
+        context={"q": q, "school_q": school_q},
     )

@@ -290,7 +290,7 @@ def bulk_set_status(
 
     Moving backwards needs a reason, as for a single class.
     """
-    from banbantong.org.services import is_backwards
+    from banbantong.org.services import is_backwards, refresh_school_counts
 
     if actor is not None and getattr(actor, "read_only", False):
         raise PermissionDenied("审计员账号只读，不能修改数据。")
@@ -333,6 +333,7 @@ def bulk_set_status(
         )
         ClassStatusChange.objects.bulk_create(changes, batch_size=BULK_BATCH)
         AuditEntry.objects.bulk_create(entries, batch_size=BULK_BATCH)
+        refresh_school_counts({c.school_id for c in rows})
     return len(rows)
 
 
