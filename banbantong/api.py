@@ -19,6 +19,7 @@ from banbantong.accounts.api import auth_methods
 from banbantong.accounts.api import router as accounts_router
 from banbantong.core.api import router as core_router
 from banbantong.org.api import router as org_router
+from banbantong.planning.api import router as planning_router
 
 
 class ChineseJSONRenderer(JSONRenderer):
@@ -39,6 +40,7 @@ api = NinjaAPI(
 api.add_router("/", core_router)
 api.add_router("/", accounts_router)
 api.add_router("/", org_router)
+api.add_router("/", planning_router)
 
 
 def _error(request: HttpRequest, status: int, message: str, **extra: Any) -> HttpResponse:

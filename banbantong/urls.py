@@ -7,6 +7,7 @@ urlpatterns = [
     path("", include("banbantong.core.urls")),
     path("accounts/", include("banbantong.accounts.urls")),
     path("org/", include("banbantong.org.urls")),
+    path("planning/", include("banbantong.planning.urls")),
     path("i18n/setlang/", set_language, name="set_language"),
     path("api/v1/", api.urls),
 ]

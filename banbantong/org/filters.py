@@ -42,6 +42,11 @@ class ClassFilter:
         )
 
 
+def filter_params(f: ClassFilter) -> dict[str, str]:
+    """The filter as query parameters (for a form that carries it to another page)."""
+    return {k: str(v) for k, v in f.__dict__.items() if v is not None}
+
+
 def filter_classes(user: Any, f: ClassFilter) -> QuerySet[TeachingClass]:
     qs = TeachingClass.objects.for_user(user).select_related("school", "mode")
     if f.region:

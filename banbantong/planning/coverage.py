@@ -174,3 +174,25 @@ def coverage(user: Any, region: Region, *, as_of: dt.date | None = None) -> Cove
     return CoverageReport(
         root=nodes[region.path], as_of=as_of, by_mode=dict(by_mode), by_kind=dict(by_kind), by_area=dict(by_area)
     )
+
+
+def yearly_built(user: Any, region: Region, years: list[int]) -> dict[int, int]:
+    """Classes built at the end of each year (today for the current year), from today's counts
+    minus the changes dated after each year's end — one grouped query, whatever the history."""
+    from banbantong.org.queries import figures
+
+    built_now = figures(user, region).built
+    rows = (
+        ClassStatusChange.objects.filter(
+            klass__in=TeachingClass.objects.for_user(user).filter(subtree_q("school__region_path", region.path)),
+            changed_on__year__gte=min(years) + 1 if years else 0,
+        )
+        .values("changed_on__year", "old_status", "new_status")
+        .annotate(n=Count("id"))
+    )
+    net_by_year: dict[int, int] = defaultdict(int)
+    for r in rows:
+        was, now = r["old_status"] in BUILT, r["new_status"] in BUILT
+        if now != was:
+            net_by_year[r["changed_on__year"]] += r["n"] if now else -r["n"]
+    return {y: built_now - sum(n for yy, n in net_by_year.items() if yy > y) for y in years}

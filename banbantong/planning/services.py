@@ -23,6 +23,7 @@ from banbantong.org.models import ClassStatusChange, Region, School, TeachingCla
 from banbantong.planning import rules
 from banbantong.planning.models import (
     CoverageTarget,
+    FundingSource,
     ModeRule,
     PaymentTerms,
     Scenario,
@@ -298,9 +299,11 @@ def bulk_set_status(
         raise ValidationError(f"未知的建设状态：{status}")
     on = on or timezone.localdate()
     with transaction.atomic():
+        # Re-select by id: the caller's queryset may carry joins and orderings of a list page.
         rows = list(
-            classes.exclude(status=status, planned_year=planned_year)
-            .select_for_update()
+            TeachingClass.objects.filter(pk__in=classes.values("pk"))
+            .exclude(status=status, planned_year=planned_year)
+            .select_for_update(of=("self",))
             .select_related("school")
             .only("id", "status", "built_year", "planned_year", "school__region_path", "school_id")
         )
@@ -454,3 +457,41 @@ def scenario_rows(scenario: Scenario) -> QuerySet[Any]:
         .annotate(classes=Count("id"), cost=Sum("cost"))
         .order_by("year", "school__region__name", "school__name")
     )
+
+
+@transaction.atomic
+def add_funding(region: Region, *, actor: Any, data: Any) -> FundingSource:
+    """Record a funding source for a year. For 生均公用经费 the amount is pupils × per-pupil
+    amount × share (the seeds' 10%), computed here so the figure can be checked."""
+    _check_planner(actor)
+    kind = (data.get("kind") or "").strip()
+    if kind not in FundingSource.Kind.values:
+        raise ValidationError("请选择经费来源。")
+    try:
+        year = int(str(data.get("year") or "").strip())
+    except ValueError:
+        raise ValidationError("请填写年份。") from None
+    if not (EARLIEST_YEAR <= year <= LATEST_YEAR):
+        raise ValidationError(f"年份 {year} 不合理。")
+    note = (data.get("note") or "").strip()[:200]
+    if kind == FundingSource.Kind.PER_PUPIL_FUNDS:
+        per_pupil = _money(data.get("per_pupil_amount"), "生均标准")
+        share = _money(data.get("share"), "统筹比例")
+        try:
+            pupils = int(str(data.get("pupils") or "").strip())
+        except ValueError:
+            raise ValidationError("请填写学生数（整数）。") from None
+        if per_pupil is None or share is None or pupils < 0:
+            raise ValidationError("生均公用经费需要学生数、生均标准和统筹比例。")
+        if share > 1:
+            share = share / 100  # "10" means 10%
+        amount = (Decimal(pupils) * per_pupil * share).quantize(rules.CENT)
+        source = FundingSource.objects.create(region=region, year=year, kind=kind, amount=amount, pupils=pupils,
+                                              per_pupil_amount=per_pupil, share=share, note=note)
+    else:
+        amount_in = _money(data.get("amount"), "金额")
+        if amount_in is None:
+            raise ValidationError("请填写金额。")
+        source = FundingSource.objects.create(region=region, year=year, kind=kind, amount=amount_in, note=note)
+    audit.record(audit.Action.CREATE, source, actor=actor, after=audit.snapshot(source))
+    return source

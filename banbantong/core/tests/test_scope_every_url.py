@@ -104,6 +104,38 @@ def survey_case(name: str) -> Case:
     return check
 
 
+def region_page(path: str, method: str = "get", payload: dict | None = None) -> Case:
+    """A page or endpoint for one region: alice's county answers her, and 404 to bob."""
+
+    def check(w: World, client: Client) -> None:
+        url = f"{path}{'&' if '?' in path else '?'}region={w.county_a.pk}"
+        send = getattr(client, method)
+        kwargs = {"data": payload, "content_type": "application/json"} if payload is not None else {}
+        client.force_login(w.alice)
+        assert send(url, **kwargs).status_code == 200
+        client.force_login(w.bob)
+        assert send(url, **kwargs).status_code == 404
+
+    return check
+
+
+def scenario_case(suffix: str, method: str = "get") -> Case:
+    def check(w: World, client: Client) -> None:
+        from banbantong.planning import services as planning_services
+
+        spec = planning_services.prepare_plan(w.county_a, targets="50,100", start_year=2026)
+        scenario = planning_services.save_scenario(w.alice, spec, name="A 县方案")
+        url = suffix.format(id=scenario.pk)
+        client.force_login(w.bob)
+        assert getattr(client, method)(url).status_code == 404
+        scenario.refresh_from_db()
+        assert scenario.adopted_at is None
+        client.force_login(w.alice)
+        assert getattr(client, method)(url).status_code in (200, 302)
+
+    return check
+
+
 CASES: dict[str, Case] = {
     # pages
     "core:dashboard": list_page("/", "文峰", "alice", "bob"),
@@ -125,7 +157,24 @@ CASES: dict[str, Case] = {
     "org:survey_upload": survey_case("upload"),
     "org:survey_preview": survey_case("preview"),
     "org:survey_errors": survey_case("errors"),
+    "planning:overview": region_page("/planning/"),
+    "planning:coverage": region_page("/planning/coverage/"),
+    "planning:targets": region_page("/planning/targets/"),
+    "planning:scenarios": region_page("/planning/scenarios/"),
+    "planning:budget": region_page("/planning/budget/"),
+    "planning:modes": region_page("/planning/modes/"),
+    "planning:briefing": region_page("/planning/briefing.pdf"),
+    "planning:bulk_status": region_page("/planning/bulk-status/"),
+    "planning:scenario_detail": scenario_case("/planning/scenarios/{id}/"),
+    "planning:scenario_compare": scenario_case("/planning/scenarios/compare/?id={id}"),
+    "planning:scenario_adopt": scenario_case("/planning/scenarios/{id}/adopt/", "post"),
     # API
+    "api:coverage_report": region_page("/api/v1/coverage"),
+    "api:plan_budget": region_page("/api/v1/plan/budget"),
+    "api:get_targets": region_page("/api/v1/targets"),
+    "api:put_targets": region_page("/api/v1/targets", "put", {"targets": "50,60", "start_year": 2026}),
+    "api:plan_rollout": public(),  # region in the body: planning/tests/test_planning_api.py
+    "api:scenario_detail": scenario_case("/api/v1/scenarios/{id}"),
     "api:openapi-json": public(200, "/api/v1/openapi.json"),
     "api:openapi-view": public(200, "/api/v1/docs"),
     "api:api-root": public(),  # the API's index: no data
