@@ -126,6 +126,7 @@ def build_world(n_schools: int, n_classes: int) -> World:
 
     from banbantong.accounts.models import User
     from banbantong.org.models import Region, School, TeachingClass
+    from banbantong.org.services import refresh_school_counts
     from banbantong.planning.models import TerminalMode
 
     rng = random.Random(SEED)
@@ -207,6 +208,8 @@ def build_world(n_schools: int, n_classes: int) -> World:
                         TeachingClass.objects.bulk_create(batch, batch_size=2000)
                         batch = []
         TeachingClass.objects.bulk_create(batch, batch_size=2000)
+        # The write services keep the schools' class roll-ups current; bulk loading does not.
+        refresh_school_counts(s.pk for s in schools)
 
         county = max(counties, key=lambda c: sum(1 for s in schools if s.region.parent_id == c.pk))
         User.objects.create(username="province_admin", role="bureau_admin", region=province, display_name="省电教馆")

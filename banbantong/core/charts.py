@@ -12,7 +12,9 @@ LABEL_WIDTH = 120
 CHART_WIDTH = 560
 
 
-def bar_chart(items: Sequence[tuple[str, float]], *, unit: str = "", max_value: float | None = None) -> SafeString:
+def bar_chart(
+    items: Sequence[tuple[str, float]], *, unit: str = "", max_value: float | None = None, decimals: int = 1
+) -> SafeString:
     """Horizontal bars, one per (label, value)."""
     if not items:
         return mark_safe("")  # noqa: S308 - constant
@@ -29,8 +31,8 @@ def bar_chart(items: Sequence[tuple[str, float]], *, unit: str = "", max_value: 
         parts.append(
             f'<text x="{LABEL_WIDTH - 6}" y="{y + 15}" text-anchor="end" font-size="13">{escape(label)}</text>'
             f'<rect x="{LABEL_WIDTH}" y="{y + 3}" width="{width:.1f}" height="{BAR_HEIGHT - 8}" fill="#2b6cb0">'
-            f"<title>{escape(label)}: {value:g}{escape(unit)}</title></rect>"
-            f'<text x="{LABEL_WIDTH + width + 6:.1f}" y="{y + 15}" font-size="12">{value:g}{escape(unit)}</text>'
+            f"<title>{escape(label)}: {value:.{decimals}f}{escape(unit)}</title></rect>"
+            f'<text x="{LABEL_WIDTH + width + 6:.1f}" y="{y + 15}" font-size="12">{value:.{decimals}f}{escape(unit)}</text>'
         )
     parts.append("</svg>")
     return mark_safe("".join(parts))  # noqa: S308 - every piece of text above is escaped

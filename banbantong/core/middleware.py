@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.utils import translation
 
 from banbantong.core import context
 
@@ -22,6 +23,26 @@ def client_ip(request: HttpRequest) -> str:
         if len(parts) >= hops:
             return parts[-hops]
     return request.META.get("REMOTE_ADDR", "") or ""
+
+
+class ChineseFirstLocaleMiddleware:
+    """Chinese unless the user chose English with the language switch (a cookie).
+
+    The browser's Accept-Language is ignored on purpose: bureau PCs often run English-language
+    browsers, and the platform's default is zh-Hans.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME, "")
+        language = chosen if chosen in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
+        translation.activate(language)
+        request.LANGUAGE_CODE = language  # type: ignore[attr-defined]
+        response = self.get_response(request)
+        response.headers.setdefault("Content-Language", language)
+        return response
 
 
 class RequestContextMiddleware:

@@ -28,7 +28,8 @@ def _cn_number(text: str) -> int | None:
 
 _PATTERNS = [
     # 初一 / 高二 / 小三
-    (re.compile(r"^(?P<stage>[小初高])(?P<n>[一二三四五六1-6])$"), "stage"),
+    (re.compile(r"^(?P<stage>小)(?P<n>[一二三四五六1-6])$"), "stage"),
+    (re.compile(r"^(?P<stage>[初高])(?P<n>[一二三1-3])$"), "stage"),
     # 七年级 / 7年级 / 初中一年级 / 高中二年级 / 小学三年级
     (re.compile(r"^(?P<stage>小学|初中|高中)?(?P<n>[一二三四五六七八九十]{1,2}|\d{1,2})年级$"), "grade"),
     # plain number

@@ -69,7 +69,8 @@ def child_figures(user: Any, parent: Region | None) -> list[RegionRow]:
     if parent is None:
         children = list(top_regions(user))
     else:
-        children = list(Region.objects.for_user(user).filter(parent=parent).order_by("name"))
+        # Administrative codes put the county seat first, as bureaus list them.
+        children = list(Region.objects.for_user(user).filter(parent=parent).order_by("code", "name"))
     if not children:
         return []
     by_path: dict[str, dict[str, int]] = {r.path: {"classes": 0, "built": 0, "pupils": 0, "schools": 0} for r in children}
@@ -104,8 +105,8 @@ def top_regions(user: Any) -> QuerySet[Region]:
     scope = user.scope
     qs = Region.objects.for_user(user)
     if scope.everything:
-        return qs.filter(parent__isnull=True).order_by("name")
-    return qs.filter(path__in=list(scope.region_paths)).order_by("name")
+        return qs.filter(parent__isnull=True).order_by("code", "name")
+    return qs.filter(path__in=list(scope.region_paths)).order_by("code", "name")
 
 
 def teachers_for(user: Any) -> QuerySet[Teacher]:

@@ -8,7 +8,8 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, OuterRef, Q, Subquery, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from banbantong.core import audit
@@ -88,22 +89,18 @@ def refresh_school_counts(school_ids: Iterable[int]) -> None:
     transaction; `bbt recount` recounts everything.
     """
     ids = sorted(set(school_ids))
+    classes = TeachingClass.objects.filter(school_id=OuterRef("pk")).order_by().values("school_id")
+
+    def rollup(aggregate: Any) -> Coalesce:
+        return Coalesce(Subquery(classes.annotate(v=aggregate).values("v")), 0)
+
     for i in range(0, len(ids), 900):  # below SQLite's bound-parameter limit
-        chunk = ids[i : i + 900]
-        counts = {
-            r["school_id"]: r
-            for r in TeachingClass.objects.filter(school_id__in=chunk)
-            .values("school_id")
-            .annotate(n=Count("id"), built=Count("id", filter=Q(status__in=TeachingClass.BUILT_STATUSES)),
-                      pupils=Sum("pupils"))
-        }
-        schools = list(School.objects.filter(id__in=chunk).only("id"))
-        for s in schools:
-            row = counts.get(s.pk)
-            s.class_count = row["n"] if row else 0
-            s.built_count = row["built"] if row else 0
-            s.pupil_count = (row["pupils"] or 0) if row else 0
-        School.objects.bulk_update(schools, ["class_count", "built_count", "pupil_count"])
+        # One UPDATE with correlated subqueries per chunk; bulk_update's CASE WHEN is far slower.
+        School.objects.filter(id__in=ids[i : i + 900]).update(
+            class_count=rollup(Count("id")),
+            built_count=rollup(Count("id", filter=Q(status__in=TeachingClass.BUILT_STATUSES))),
+            pupil_count=rollup(Sum("pupils")),
+        )
 
 
 SCHOOL_EDITABLE_FIELDS = (

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from banbantong.org import views
+from banbantong.org import import_views, views
 
 app_name = "org"
 urlpatterns = [
@@ -11,4 +11,7 @@ urlpatterns = [
     path("schools/<int:school_id>/edit/", views.school_edit, name="school_edit"),
     path("classes/", views.class_list, name="class_list"),
     path("teachers/", views.teacher_list, name="teacher_list"),
+    path("survey/import/", import_views.survey_upload, name="survey_upload"),
+    path("survey/import/<str:token>/", import_views.survey_preview, name="survey_preview"),
+    path("survey/import/<str:token>/errors.xlsx", import_views.survey_errors, name="survey_errors"),
 ]

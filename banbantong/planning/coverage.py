@@ -50,6 +50,7 @@ class Node:
     name: str
     level: str
     path: str
+    code: str = ""
     counts: Counts = field(default_factory=Counts)
     children: list[Node] = field(default_factory=list)
     schools: list[dict[str, Any]] = field(default_factory=list)
@@ -133,11 +134,14 @@ def coverage(user: Any, region: Region, *, as_of: dt.date | None = None) -> Cove
         .values("id", "name", "region_path", "kind", "is_rural")
     }
     regions = list(
-        Region.objects.for_user(user).filter(subtree_q("path", region.path)).values("id", "name", "level", "path")
+        Region.objects.for_user(user).filter(subtree_q("path", region.path)).values("id", "name", "level", "path", "code")
     )
     if not any(r["id"] == region.pk for r in regions):
-        regions.append({"id": region.pk, "name": region.name, "level": region.level, "path": region.path})
-    nodes = {r["path"]: Node(id=r["id"], name=r["name"], level=r["level"], path=r["path"]) for r in regions}
+        regions.append({"id": region.pk, "name": region.name, "level": region.level, "path": region.path,
+                        "code": region.code})
+    nodes = {
+        r["path"]: Node(id=r["id"], name=r["name"], level=r["level"], path=r["path"], code=r["code"]) for r in regions
+    }
     for path, node in sorted(nodes.items()):
         parent_path = path[: path.rstrip("/").rfind("/") + 1]
         if path != region.path and parent_path in nodes:
@@ -169,7 +173,7 @@ def coverage(user: Any, region: Region, *, as_of: dt.date | None = None) -> Cove
                 node.counts.add(counts.classes, counts.built)
             path = path[: path.rstrip("/").rfind("/") + 1]
     for node in nodes.values():
-        node.children.sort(key=lambda n: n.name)
+        node.children.sort(key=lambda n: (n.code, n.name))
         node.schools.sort(key=lambda s: s["name"])
     return CoverageReport(
         root=nodes[region.path], as_of=as_of, by_mode=dict(by_mode), by_kind=dict(by_kind), by_area=dict(by_area)
