@@ -80,11 +80,11 @@ def line_chart(
         if points:
             path = " ".join(f"{x:.1f},{y:.1f}" for x, y in points)
             parts.append(f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="2.5"{dash}/>')
-        for i, v in enumerate(vs):
-            if v is not None:
-                x, y = xy(i, v)
+        for i, value in enumerate(vs):
+            if value is not None:
+                x, y = xy(i, value)
                 parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3.5" fill="{colour}">'
-                             f"<title>{escape(name)} {escape(x_labels[i])}: {v:g}{escape(unit)}</title></circle>")
+                             f"<title>{escape(name)} {escape(x_labels[i])}: {value:g}{escape(unit)}</title></circle>")
         ly = height + 14 + 22 * n
         parts.append(f'<rect x="{left}" y="{ly - 9}" width="14" height="4" fill="{colour}"/>'
                      f'<text x="{left + 20}" y="{ly - 4}" font-size="12">{escape(name)}</text>')

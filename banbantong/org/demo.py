@@ -546,7 +546,7 @@ class _Builder:
                 )
                 pairs.append((obj, c))
         TeachingClass.objects.bulk_create([o for o, _ in pairs], batch_size=BATCH_SIZE)
-        refresh_school_counts(p.obj.pk for p in plans)
+        refresh_school_counts(p.obj.pk for p in plans if p.obj is not None)
         return pairs
 
     def _write_classrooms(self, plans: list[_SchoolPlan], pairs: list[tuple[TeachingClass, _ClassPlan]]) -> None:

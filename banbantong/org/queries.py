@@ -89,14 +89,16 @@ def child_figures(user: Any, parent: Region | None) -> list[RegionRow]:
         School.objects.for_user(user)
         .filter(school_base)
         .values("region_path")
-        .annotate(n=Count("id"), classes=Sum("class_count"), built=Sum("built_count"), pupils=Sum("pupil_count"))
+        .annotate(n=Count("id"), n_classes=Sum("class_count"), n_built=Sum("built_count"), n_pupils=Sum("pupil_count"))
     )
     for row in rows:
         key = owner(row["region_path"])
         if key:
-            by_path[key]["schools"] += row["n"]
-            for k in ("classes", "built", "pupils"):
-                by_path[key][k] += row[k] or 0
+            totals = by_path[key]
+            totals["schools"] += row["n"]
+            totals["classes"] += row["n_classes"] or 0
+            totals["built"] += row["n_built"] or 0
+            totals["pupils"] += row["n_pupils"] or 0
     return [RegionRow(region=r, figures=Figures(**by_path[r.path])) for r in children]
 
 

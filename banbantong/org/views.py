@@ -127,8 +127,10 @@ def school_edit(request: AuthedRequest, school_id: int) -> HttpResponse:
             except ValidationError as exc:
                 form.add_error(None, exc.messages)
                 school.refresh_from_db()
-                form.data = form.data.copy()
-                form.data["version"] = school.updated_at.isoformat()
+                # Show the newer version so a second save is a deliberate overwrite of what they saw.
+                data = request.POST.copy()
+                data["version"] = school.updated_at.isoformat()
+                form.data = data
             else:
                 messages.success(request, f"已保存 {school.name} 的信息。")
                 return redirect("org:school_detail", school_id=school.pk)

@@ -168,9 +168,9 @@ def coverage(user: Any, region: Region, *, as_of: dt.date | None = None) -> Cove
         if owner is not None:
             owner.schools.append({"id": school_id, "name": school["name"], **counts.as_dict()})
         while len(path) >= len(region.path):
-            node = nodes.get(path)
-            if node is not None:
-                node.counts.add(counts.classes, counts.built)
+            ancestor = nodes.get(path)
+            if ancestor is not None:
+                ancestor.counts.add(counts.classes, counts.built)
             path = path[: path.rstrip("/").rfind("/") + 1]
     for node in nodes.values():
         node.children.sort(key=lambda n: (n.code, n.name))

@@ -80,7 +80,7 @@ def unit_costs(region: Region) -> dict[str, Decimal]:
     ancestry = [int(p) for p in region.path.strip("/").split("/") if p]
     costs = {m.code: m.unit_cost for m in TerminalMode.objects.filter(region__isnull=True)}
     depth = {rid: i for i, rid in enumerate(ancestry)}
-    for m in sorted(TerminalMode.objects.filter(region_id__in=ancestry), key=lambda m: depth[m.region_id]):
+    for m in sorted(TerminalMode.objects.filter(region_id__in=ancestry), key=lambda m: depth.get(m.region_id or 0, 0)):
         costs[m.code] = m.unit_cost
     return costs
 
@@ -372,7 +372,7 @@ def budget_report(
     for kind, grade, status, mode_id, planned_year in classes.values_list(
         "school__kind", "grade", "status", "mode_id", "planned_year"
     ):
-        code = mode_codes.get(mode_id) if mode_id else rules.mode_for(kind, grade, lines)
+        code = (mode_codes.get(mode_id) if mode_id else None) or rules.mode_for(kind, grade, lines)
         cost = cost_override if cost_override is not None else costs.get(code, Decimal(0))
         n_total += 1
         total += cost
