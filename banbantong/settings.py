@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "banbantong.accounts",
     "banbantong.org",
     "banbantong.planning",
+    "banbantong.devices",
 ]
 
 MIDDLEWARE = [

@@ -8,6 +8,7 @@ urlpatterns = [
     path("accounts/", include("banbantong.accounts.urls")),
     path("org/", include("banbantong.org.urls")),
     path("planning/", include("banbantong.planning.urls")),
+    path("devices/", include("banbantong.devices.urls")),
     path("i18n/setlang/", set_language, name="set_language"),
     path("api/v1/", api.urls),
 ]

@@ -16,6 +16,7 @@ from banbantong.core.charts import bar_chart
 from banbantong.core.http import AuthedRequest
 from banbantong.core.listing import Col, render_list
 from banbantong.core.models import AuditEntry
+from banbantong.devices import queries as device_queries
 from banbantong.org import queries
 
 
@@ -31,7 +32,8 @@ def dashboard(request: AuthedRequest) -> HttpResponse:
     chart = bar_chart(
         [(r.region.name, float(r.figures.coverage)) for r in rows], unit="%", max_value=100.0
     ) if rows else ""
-    return render(request, "core/dashboard.html", {"figures": figures, "rows": rows, "chart": chart})
+    tickets = device_queries.open_counts(user)
+    return render(request, "core/dashboard.html", {"figures": figures, "rows": rows, "chart": chart, "tickets": tickets})
 
 
 def _audit_columns() -> list[Col]:

@@ -136,6 +136,44 @@ def scenario_case(suffix: str, method: str = "get") -> Case:
     return check
 
 
+def device_case(url: Callable[[World, object], str], inside: str = "device_admin_a", outside: str = "bob") -> Case:
+    def check(w: World, client: Client) -> None:
+        kit = _kit(w)
+        client.force_login(getattr(w, inside))
+        assert client.get(url(w, kit)).status_code == 200
+        client.force_login(getattr(w, outside))
+        assert client.get(url(w, kit)).status_code == 404
+
+    return check
+
+
+def device_list_case(path: str, marker: str) -> Case:
+    def check(w: World, client: Client) -> None:
+        _kit(w)
+        list_page(path, marker, "alice", "bob")(w, client)
+
+    return check
+
+
+def _kit(w: World) -> object:
+    from banbantong.devices import services as device_services
+    from banbantong.devices.models import Device
+
+    device = Device.objects.filter(school=w.school_a).first() or device_services.register_device(
+        device_services.DeviceInput(school=w.school_a, type="projector", brand="爱普生", model="CB-X06", serial="S-A1"),
+        actor=w.alice,
+    )
+    ticket = device.tickets.first() or device_services.report_fault(device, actor=w.teacher_user_a, fault="lamp")
+    return {"device": device, "ticket": ticket}
+
+
+def qr_case(w: World, client: Client) -> None:
+    kit = _kit(w)
+    # Public by design: anyone with the label's token may report; a wrong token is 404.
+    assert client.get(f"/devices/r/{kit['device'].qr_token}/").status_code == 200  # type: ignore[index]
+    assert client.get("/devices/r/guess/").status_code == 404
+
+
 CASES: dict[str, Case] = {
     # pages
     "core:dashboard": list_page("/", "文峰", "alice", "bob"),
@@ -168,6 +206,16 @@ CASES: dict[str, Case] = {
     "planning:scenario_detail": scenario_case("/planning/scenarios/{id}/"),
     "planning:scenario_compare": scenario_case("/planning/scenarios/compare/?id={id}"),
     "planning:scenario_adopt": scenario_case("/planning/scenarios/{id}/adopt/", "post"),
+    "devices:list": device_list_case("/devices/", "CB-X06"),
+    "devices:new": public(),  # a form; the school choices and the service are scoped: devices/tests/test_register.py
+    "devices:detail": device_case(lambda w, k: f"/devices/{k['device'].pk}/"),  # type: ignore[index]
+    "devices:labels": device_case(lambda w, k: f"/devices/labels.pdf?school={w.school_a.pk}"),
+    "devices:tickets": device_list_case("/devices/tickets/", "文峰中心小学"),
+    "devices:ticket": device_case(lambda w, k: f"/devices/tickets/{k['ticket'].pk}/"),  # type: ignore[index]
+    "devices:my_work": device_list_case("/devices/my/", "文峰中心小学"),
+    "devices:figures": device_list_case("/devices/figures/", "CB-X06"),
+    "devices:companies": public(),  # the contact book of the user's own regions
+    "devices:report": qr_case,
     # API
     "api:coverage_report": region_page("/api/v1/coverage"),
     "api:plan_budget": region_page("/api/v1/plan/budget"),

@@ -1,0 +1,266 @@
+"""The device register (登记造册), the contact book of vendors and integrators, and repair tickets.
+
+A device lives in a classroom of a school; a ticket is about one device. Integrator companies
+have member accounts (role 集成商) who see only tickets escalated to their company, in the
+schools assigned to them.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+
+from banbantong.core.privacy import mask_phone
+from banbantong.core.scope import scope_of
+
+
+def new_qr_token() -> str:
+    # Unguessable: the public fault page is reached by this token alone, without logging in.
+    return secrets.token_urlsafe(12)
+
+
+class Company(models.Model):
+    """A vendor, supplier or integrator, with its after-sales contacts (通讯录)."""
+
+    class Kind(models.TextChoices):
+        VENDOR = "vendor", "厂家"
+        SUPPLIER = "supplier", "供货商"
+        INTEGRATOR = "integrator", "集成商"
+
+    region = models.ForeignKey("org.Region", verbose_name="登记区域", on_delete=models.PROTECT, related_name="companies")
+    name = models.CharField("名称", max_length=100)
+    kind = models.CharField("类型", max_length=12, choices=Kind.choices)
+    contact_person = models.CharField("联系人", max_length=50, blank=True)
+    after_sales_phone = models.CharField("售后电话", max_length=30, blank=True)
+    address = models.CharField("地址", max_length=200, blank=True)
+    members = models.ManyToManyField(settings.AUTH_USER_MODEL, verbose_name="账号", blank=True, related_name="companies")
+
+    class Meta:
+        verbose_name = "厂家/集成商"
+        verbose_name_plural = "厂家/集成商"
+        ordering = ["kind", "name"]
+        constraints = [models.UniqueConstraint(fields=["region", "name"], name="company_unique_name_in_region")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def audit_place(self) -> tuple[str, int | None]:
+        return (self.region.path, None)
+
+
+class DeviceQuerySet(models.QuerySet["Device"]):
+    def for_user(self, user: Any) -> DeviceQuerySet:
+        return scope_of(user).filter(self, region_path_field="school__region_path", school_field="school_id")
+
+
+class Device(models.Model):
+    class Type(models.TextChoices):
+        PROJECTOR = "projector", "投影仪"
+        LCD_TV = "lcd_tv", "液晶电视"
+        FLAT_PANEL = "flat_panel", "交互式一体机"
+        COMPUTER = "computer", "电脑"
+        DVD = "dvd", "DVD 播放机"
+        VISUALISER = "visualiser", "实物展台"
+        SPEAKERS = "speakers", "音箱/功放"
+        SCREEN = "screen", "投影幕"
+        SWITCH = "switch", "交换机"
+        OTHER = "other", "其他"
+
+    class Status(models.TextChoices):
+        IN_USE = "in_use", "在用"
+        REPAIR = "repair", "维修中"
+        SPARE = "spare", "备用"
+        SCRAPPED = "scrapped", "报废"
+
+    school = models.ForeignKey("org.School", verbose_name="学校", on_delete=models.PROTECT, related_name="devices")
+    classroom = models.ForeignKey(
+        "org.Classroom", verbose_name="教室", null=True, blank=True, on_delete=models.PROTECT, related_name="devices"
+    )
+    type = models.CharField("设备类型", max_length=12, choices=Type.choices)
+    brand = models.CharField("品牌", max_length=60)
+    model = models.CharField("型号", max_length=80)
+    serial = models.CharField("序列号", max_length=80, unique=True)
+    asset_tag = models.CharField("资产编号", max_length=40, unique=True)
+    supplier = models.ForeignKey(Company, verbose_name="供货商", null=True, blank=True, on_delete=models.PROTECT,
+                                 related_name="supplied_devices")
+    integrator = models.ForeignKey(Company, verbose_name="集成商", null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="integrated_devices")
+    purchase_date = models.DateField("购置日期", null=True, blank=True)
+    price = models.DecimalField("价格(元)", max_digits=10, decimal_places=2, null=True, blank=True)
+    warranty_end = models.DateField("保修截止", null=True, blank=True)
+    responsible = models.CharField("责任人", max_length=50, blank=True)
+    status = models.CharField("状态", max_length=10, choices=Status.choices, default=Status.IN_USE)
+    replaces = models.OneToOneField("self", verbose_name="替换的旧设备", null=True, blank=True,
+                                    on_delete=models.SET_NULL, related_name="replaced_by")
+    qr_token = models.CharField(max_length=32, unique=True, default=new_qr_token, editable=False)
+    created_at = models.DateTimeField("登记时间", auto_now_add=True)
+    updated_at = models.DateTimeField("更新时间", auto_now=True)
+
+    objects = DeviceQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "设备"
+        verbose_name_plural = "设备"
+        ordering = ["school_id", "classroom_id", "type"]
+        indexes = [
+            models.Index(fields=["school", "status"], name="device_school_status"),
+            models.Index(fields=["brand", "model"], name="device_brand_model"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_type_display()} {self.brand} {self.model}（{self.asset_tag}）"
+
+    def audit_place(self) -> tuple[str, int | None]:
+        return (self.school.region_path, self.school_id)
+
+    def under_warranty(self, on: Any) -> bool:
+        return self.warranty_end is not None and on <= self.warranty_end
+
+
+class DeviceEvent(models.Model):
+    """A line of a device's history: registered, moved, status changed, repaired, replaced."""
+
+    device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="events")
+    at = models.DateTimeField("时间", auto_now_add=True)
+    kind = models.CharField("事件", max_length=30)
+    note = models.CharField("说明", max_length=300, blank=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        verbose_name = "设备履历"
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d} {self.kind}"
+
+
+class Sla(models.Model):
+    """Deadlines per region and priority: hours to respond and to fix."""
+
+    region = models.ForeignKey("org.Region", on_delete=models.CASCADE, related_name="slas")
+    priority = models.CharField("优先级", max_length=8)
+    respond_hours = models.PositiveIntegerField("响应时限(小时)")
+    fix_hours = models.PositiveIntegerField("修复时限(小时)")
+
+    class Meta:
+        verbose_name = "维修时限"
+        constraints = [models.UniqueConstraint(fields=["region", "priority"], name="sla_unique_priority")]
+
+    def __str__(self) -> str:
+        return f"{self.priority}: {self.respond_hours}h/{self.fix_hours}h"
+
+
+class TicketQuerySet(models.QuerySet["Ticket"]):
+    def for_user(self, user: Any) -> TicketQuerySet:
+        scoped = scope_of(user).filter(self, region_path_field="school__region_path", school_field="school_id")
+        # An integrator sees only the tickets escalated to its companies, in its schools.
+        if getattr(user, "role", None) == "integrator" and not getattr(user, "is_superuser", False):
+            scoped = scoped.filter(escalated_to__members=user)
+        return scoped
+
+    def open(self) -> TicketQuerySet:
+        return self.exclude(state__in=[Ticket.State.RESOLVED, Ticket.State.CLOSED])
+
+
+class Ticket(models.Model):
+    class Fault(models.TextChoices):
+        NO_PICTURE = "no_picture", "无图像/投影不亮"
+        NO_SOUND = "no_sound", "无声音"
+        LAMP = "lamp", "灯泡/光源故障"
+        TOUCH = "touch", "触摸失灵"
+        NETWORK = "network", "不能上网"
+        POWER = "power", "不能开机/电源"
+        COMPUTER = "computer", "电脑死机/系统故障"
+        OTHER = "other", "其他"
+
+    class Priority(models.TextChoices):
+        URGENT = "urgent", "紧急"
+        HIGH = "high", "高"
+        NORMAL = "normal", "一般"
+        LOW = "low", "低"
+
+    class State(models.TextChoices):
+        OPEN = "open", "待受理"
+        ASSIGNED = "assigned", "已指派"
+        IN_PROGRESS = "in_progress", "维修中"
+        RESOLVED = "resolved", "已修复"
+        CLOSED = "closed", "已关闭"
+
+    class Outcome(models.TextChoices):
+        REPAIRED = "repaired", "已修好"
+        PART_REPLACED = "part_replaced", "更换配件"
+        DEVICE_REPLACED = "device_replaced", "更换整机"
+        NOT_REPAIRABLE = "not_repairable", "无法修复"
+
+    class Source(models.TextChoices):
+        QR = "qr", "扫码报修"
+        WEB = "web", "平台填报"
+        API = "api", "接口"
+
+    device = models.ForeignKey(Device, verbose_name="设备", on_delete=models.PROTECT, related_name="tickets")
+    school = models.ForeignKey("org.School", verbose_name="学校", on_delete=models.PROTECT, related_name="tickets")
+    fault = models.CharField("故障", max_length=12, choices=Fault.choices)
+    description = models.TextField("描述", blank=True, max_length=1000)
+    priority = models.CharField("优先级", max_length=8, choices=Priority.choices, default=Priority.NORMAL)
+    state = models.CharField("状态", max_length=12, choices=State.choices, default=State.OPEN)
+    source = models.CharField("来源", max_length=4, choices=Source.choices, default=Source.WEB)
+    reporter_name = models.CharField("报修人", max_length=50, blank=True)
+    reporter_phone = models.CharField("报修人电话", max_length=20, blank=True)
+    reporter = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                 related_name="reported_tickets")
+    assignee = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="处理人", null=True, blank=True,
+                                 on_delete=models.SET_NULL, related_name="assigned_tickets")
+    escalated_to = models.ForeignKey(Company, verbose_name="转交集成商", null=True, blank=True,
+                                     on_delete=models.PROTECT, related_name="tickets")
+    created_at = models.DateTimeField("报修时间", auto_now_add=True, db_index=True)
+    respond_due = models.DateTimeField("响应时限")
+    fix_due = models.DateTimeField("修复时限", db_index=True)
+    responded_at = models.DateTimeField("响应时间", null=True, blank=True)
+    resolved_at = models.DateTimeField("修复时间", null=True, blank=True)
+    closed_at = models.DateTimeField("关闭时间", null=True, blank=True)
+    outcome = models.CharField("处理结果", max_length=16, choices=Outcome.choices, blank=True)
+    version = models.PositiveIntegerField(default=1, editable=False)
+
+    objects = TicketQuerySet.as_manager()
+
+    AUDIT_MASKED = {"reporter_phone": mask_phone}
+
+    class Meta:
+        verbose_name = "报修单"
+        verbose_name_plural = "报修单"
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["school", "state"], name="ticket_school_state"),
+            models.Index(fields=["state", "fix_due"], name="ticket_state_due"),
+            models.Index(fields=["assignee", "state"], name="ticket_assignee_state"),
+            models.Index(fields=["escalated_to", "state"], name="ticket_company_state"),
+        ]
+
+    def __str__(self) -> str:
+        return f"报修单 {self.pk}：{self.get_fault_display()}"
+
+    def audit_place(self) -> tuple[str, int | None]:
+        return (self.school.region_path, self.school_id)
+
+    @property
+    def reporter_phone_masked(self) -> str:
+        return mask_phone(self.reporter_phone)
+
+
+class TicketComment(models.Model):
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="comments")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    author_name = models.CharField(max_length=50, blank=True)
+    at = models.DateTimeField(auto_now_add=True)
+    text = models.TextField("内容", max_length=2000, blank=True)
+    photo = models.ImageField("照片", upload_to="tickets/%Y/%m/", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "报修记录"
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.ticket_id} {self.at:%Y-%m-%d %H:%M}"

@@ -1,0 +1,137 @@
+"""Reads for the repair desk, always from the user's scope: lists and the procurement figures."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
+
+from banbantong.devices import rules
+from banbantong.devices.models import Company, Device, Ticket
+
+
+def open_counts(user: Any) -> dict[str, int]:
+    now = timezone.now()
+    agg = Ticket.objects.for_user(user).open().aggregate(open=Count("id"), overdue=Count("id", filter=Q(fix_due__lt=now)))
+    return {"open": agg["open"], "overdue": agg["overdue"]}
+
+
+def my_tickets(user: Any) -> QuerySet[Ticket]:
+    """A device admin's tickets: their school's open ones; an integrator's: those escalated to it."""
+    qs = Ticket.objects.for_user(user).open().select_related("device", "school", "device__classroom", "assignee")
+    if user.role in {"device_admin", "school_admin"} or user.role == "integrator":
+        return qs.order_by("fix_due", "id")
+    return qs.filter(Q(assignee=user) | Q(assignee__isnull=True)).order_by("fix_due", "id")
+
+
+@dataclass(frozen=True)
+class IntactRow:
+    name: str
+    in_service: int
+    faulty: int
+
+    @property
+    def rate(self) -> Decimal:
+        return rules.intactness(self.in_service, self.faulty)
+
+
+def intactness_by_school(user: Any) -> list[IntactRow]:
+    """完好率 per school: devices not scrapped, and those with an open ticket."""
+    devices = Device.objects.for_user(user).exclude(status=Device.Status.SCRAPPED)
+    rows = devices.values("school_id", "school__name").annotate(
+        n=Count("id", distinct=True),
+        faulty=Count("id", filter=Q(tickets__state__in=["open", "assigned", "in_progress"]), distinct=True),
+    ).order_by("school__region_path", "school__name")
+    return [IntactRow(r["school__name"], r["n"], r["faulty"]) for r in rows]
+
+
+def intactness_total(user: Any) -> IntactRow:
+    devices = Device.objects.for_user(user).exclude(status=Device.Status.SCRAPPED)
+    agg = devices.aggregate(
+        n=Count("id", distinct=True),
+        faulty=Count("id", filter=Q(tickets__state__in=["open", "assigned", "in_progress"]), distinct=True),
+    )
+    return IntactRow("合计", agg["n"], agg["faulty"])
+
+
+@dataclass(frozen=True)
+class LeagueRow:
+    company: str
+    tickets: int
+    resolved: int
+    within: int
+    mean_hours: Decimal
+
+    @property
+    def within_percent(self) -> Decimal:
+        return rules.rate(self.within, self.resolved)
+
+
+def _period(qs: QuerySet[Ticket], start: dt.date | None, end: dt.date | None) -> QuerySet[Ticket]:
+    if start:
+        qs = qs.filter(created_at__date__gte=start)
+    if end:
+        qs = qs.filter(created_at__date__lte=end)
+    return qs
+
+
+def integrator_league(user: Any, start: dt.date | None = None, end: dt.date | None = None) -> list[LeagueRow]:
+    """Share of escalated tickets fixed inside the deadline, per integrator, best first."""
+    qs = _period(Ticket.objects.for_user(user).filter(escalated_to__isnull=False), start, end)
+    names = dict(Company.objects.filter(pk__in=qs.values("escalated_to")).values_list("id", "name"))
+    totals = dict(qs.values_list("escalated_to").annotate(n=Count("id")).values_list("escalated_to", "n"))
+    resolved: dict[int, list[tuple[dt.datetime, dt.datetime, dt.datetime]]] = {}
+    for company, created, done, due in qs.filter(resolved_at__isnull=False).values_list(
+        "escalated_to", "created_at", "resolved_at", "fix_due"
+    ):
+        if done is not None:
+            resolved.setdefault(company, []).append((created, done, due))
+    rows = []
+    for company, n in totals.items():
+        times = rules.repair_times(resolved.get(company, []))
+        rows.append(LeagueRow(names.get(company, "?"), n, times.count, times.within_deadline, times.mean_hours))
+    return sorted(rows, key=lambda r: (-r.within_percent, r.mean_hours, r.company))
+
+
+@dataclass(frozen=True)
+class ModelRow:
+    brand: str
+    model: str
+    devices: int
+    failures: int
+
+    @property
+    def per_hundred(self) -> Decimal:
+        return (Decimal(self.failures) * 100 / Decimal(self.devices)).quantize(Decimal("0.1")) if self.devices else Decimal(0)
+
+
+def failures_by_model(user: Any, start: dt.date | None = None, end: dt.date | None = None) -> list[ModelRow]:
+    """Failures per 100 devices of each brand and model over the period — for the next purchase."""
+    devices = dict(
+        ((r["brand"], r["model"]), r["n"])
+        for r in Device.objects.for_user(user).values("brand", "model").annotate(n=Count("id"))
+    )
+    tickets = _period(Ticket.objects.for_user(user), start, end)
+    failures = {
+        (r["device__brand"], r["device__model"]): r["n"]
+        for r in tickets.values("device__brand", "device__model").annotate(n=Count("id"))
+    }
+    rows = [ModelRow(b, m, n, failures.get((b, m), 0)) for (b, m), n in devices.items()]
+    return sorted(rows, key=lambda r: (-r.per_hundred, r.brand, r.model))
+
+
+def repair_summary(user: Any, start: dt.date | None = None, end: dt.date | None = None) -> rules.RepairTimes:
+    qs = _period(Ticket.objects.for_user(user).filter(resolved_at__isnull=False), start, end)
+    return rules.repair_times(
+        (created, done, due) for created, done, due in qs.values_list("created_at", "resolved_at", "fix_due") if done
+    )
+
+
+def overdue_q(now: dt.datetime | None = None) -> Q:
+    return Q(fix_due__lt=now or timezone.now()) & ~Q(state__in=["resolved", "closed"])
+
+
