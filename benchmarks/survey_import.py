@@ -96,7 +96,7 @@ def worker_import(path: Path) -> dict[str, float]:
     import django
 
     django.setup()
-    from banbantong.org.survey import import_survey
+    from banbantong.org.survey.service import import_survey
 
     started = time.perf_counter()
     first = import_survey(path, region=REGION, actor=None)

@@ -19,7 +19,6 @@ from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.core.files.uploadedfile import UploadedFile
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.http.response import HttpResponseBase
@@ -32,15 +31,9 @@ from banbantong.core.excel import workbook_response
 from banbantong.core.http import AuthedRequest
 from banbantong.core.scope import get_for_user
 from banbantong.org.models import Region
-from banbantong.org.survey import (
-    COLUMN_TITLES,
-    ERROR_HEADERS,
-    RowError,
-    SurveyInvalid,
-    SurveyResult,
-    error_rows,
-    import_survey,
-)
+from banbantong.org.survey.report import RowError, error_sheet
+from banbantong.org.survey.rules import COLUMN_TITLES
+from banbantong.org.survey.service import SurveyInvalid, SurveyResult, check_can_import, import_survey
 
 SESSION_KEY = "survey_imports"
 # calamine reads all of these; bureaus still keep some surveys in .xls from older Excel.
@@ -50,11 +43,6 @@ _TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
 ERRORS_ON_PAGE = 200
 # Uploads nobody confirmed are removed after this long.
 STALE_AFTER = dt.timedelta(days=1)
-
-
-def _require_importer(user: Any) -> None:
-    if not getattr(user, "can_import", False) or getattr(user, "read_only", False):
-        raise PermissionDenied("只有局管理员可以导入调查表。")
 
 
 def _import_dir() -> Path:
@@ -118,7 +106,7 @@ def _remove_stale(directory: Path) -> None:
 @login_required
 @require_http_methods(["GET", "POST"])
 def survey_upload(request: AuthedRequest) -> HttpResponse:
-    _require_importer(request.user)
+    check_can_import(request.user)
     regions = _target_regions(request.user)
     form = SurveyUploadForm()
     if request.method == "POST":
@@ -148,7 +136,7 @@ def survey_upload(request: AuthedRequest) -> HttpResponse:
 
 def _pending(request: AuthedRequest, token: str) -> tuple[dict[str, Any], Region, Path]:
     """The upload behind token, if it is this user's: anything else is 404."""
-    _require_importer(request.user)
+    check_can_import(request.user)
     entry = request.session.get(SESSION_KEY, {}).get(token) if _TOKEN.match(token) else None
     if not entry or entry.get("user") != request.user.pk or entry.get("suffix") not in ALLOWED_SUFFIXES:
         raise Http404("导入记录不存在或已过期，请重新上传。")
@@ -211,4 +199,4 @@ def survey_errors(request: AuthedRequest, token: str) -> HttpResponseBase:
     entry, region, path = _pending(request, token)
     _, errors = _check(request, region, path, entry["name"])
     stem = Path(entry["name"]).stem or "调查表"
-    return workbook_response(f"{stem}_错误清单.xlsx", [("错误", ERROR_HEADERS, error_rows(errors))])
+    return workbook_response(f"{stem}_错误清单.xlsx", [error_sheet(errors)])

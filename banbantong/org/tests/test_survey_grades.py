@@ -7,10 +7,10 @@ import datetime as dt
 import pytest
 
 from banbantong.org.models import Region, School, TeachingClass
-from banbantong.org.survey import (
+from banbantong.org.survey.parse import ClassEntry
+from banbantong.org.survey.rules import (
     MAX_PUPILS,
     CellError,
-    ClassEntry,
     StoredClass,
     find_header,
     first_status,

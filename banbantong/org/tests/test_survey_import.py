@@ -24,7 +24,8 @@ from banbantong.accounts.models import User
 from banbantong.core.models import AuditEntry
 from banbantong.org.models import ClassStatusChange, Region, School, TeachingClass
 from banbantong.org.services import ensure_region, refresh_school_counts
-from banbantong.org.survey import EMPTY_WORKBOOK, NO_HEADER, NOT_EXCEL, SurveyInvalid, import_survey
+from banbantong.org.survey.parse import EMPTY_WORKBOOK, NO_HEADER, NOT_EXCEL
+from banbantong.org.survey.service import SurveyInvalid, import_survey
 from banbantong.planning.models import TerminalMode
 
 HEADER = ["区县", "乡镇", "学校名称", "学校类型", "年级", "班级", "学生数", "班班通模式", "建设状态", "建成年份"]

@@ -12,12 +12,11 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management.base import BaseCommand, CommandError
-from openpyxl import Workbook
 from tqdm import tqdm
 
-from banbantong.core.excel import write_sheet
 from banbantong.org.models import Region
-from banbantong.org.survey import ERROR_HEADERS, RowError, SurveyInvalid, error_rows, import_survey
+from banbantong.org.survey.report import write_error_report
+from banbantong.org.survey.service import SurveyInvalid, import_survey
 
 KINDS = {"survey": "调查表（学校、年级、教学班）"}
 # Enough to see the pattern of what is wrong; the --report workbook has every row.
@@ -46,13 +45,6 @@ class TqdmProgress:
         if self.bar is not None:
             self.bar.close()
             self.bar = None
-
-
-def write_error_report(errors: list[RowError], dest: Path) -> None:
-    wb = Workbook(write_only=True)
-    write_sheet(wb, "错误", ERROR_HEADERS, error_rows(errors))
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    wb.save(dest)
 
 
 class Command(BaseCommand):
