@@ -20,6 +20,7 @@ from banbantong.accounts.api import router as accounts_router
 from banbantong.core.api import router as core_router
 from banbantong.org.api import router as org_router
 from banbantong.planning.api import router as planning_router
+from banbantong.usage.api import router as usage_router
 
 
 class ChineseJSONRenderer(JSONRenderer):
@@ -41,6 +42,7 @@ api.add_router("/", core_router)
 api.add_router("/", accounts_router)
 api.add_router("/", org_router)
 api.add_router("/", planning_router)
+api.add_router("/", usage_router)
 
 
 def _error(request: HttpRequest, status: int, message: str, **extra: Any) -> HttpResponse:

@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "banbantong.org",
     "banbantong.planning",
     "banbantong.devices",
+    "banbantong.usage",
 ]
 
 MIDDLEWARE = [

@@ -9,6 +9,7 @@ urlpatterns = [
     path("org/", include("banbantong.org.urls")),
     path("planning/", include("banbantong.planning.urls")),
     path("devices/", include("banbantong.devices.urls")),
+    path("usage/", include("banbantong.usage.urls")),
     path("i18n/setlang/", set_language, name="set_language"),
     path("api/v1/", api.urls),
 ]

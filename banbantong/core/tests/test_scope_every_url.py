@@ -174,6 +174,89 @@ def qr_case(w: World, client: Client) -> None:
     assert client.get("/devices/r/guess/").status_code == 404
 
 
+def _term(w: World) -> dict[str, object]:
+    import datetime as dt
+
+    from banbantong.usage import services as usage_services
+    from banbantong.usage.models import Semester
+
+    semester = Semester.objects.filter(region=w.county_a).first() or usage_services.add_semester(
+        w.county_a, actor=w.alice, name="秋季", start=dt.date(2026, 9, 1), end=dt.date(2027, 1, 22))
+    record = usage_services.record_lesson(actor=w.teacher_user_a, klass=w.class_a, teacher=w.teacher_a,
+                                          date=dt.date(2026, 11, 16), period=1, topic="分数")
+    return {"semester": semester, "record": record}
+
+
+def record_case(method: str, suffix: str) -> Case:
+    def check(w: World, client: Client) -> None:
+        record = _term(w)["record"]
+        url = f"/api/v1/records/{record.pk}{suffix}"  # type: ignore[attr-defined]
+        client.force_login(w.bob)
+        assert getattr(client, method)(url).status_code == 404
+        client.force_login(w.teacher_b.user)
+        assert getattr(client, method)(url).status_code == 404
+        client.force_login(w.teacher_user_a)
+        assert getattr(client, method)(url).status_code == 200
+
+    return check
+
+
+def usage_list_case(path: str, marker: str, inside: str, outside: str) -> Case:
+    def check(w: World, client: Client) -> None:
+        _term(w)
+        list_page(path, marker, inside, outside)(w, client)
+
+    return check
+
+
+def flagged_case(w: World, client: Client) -> None:
+    import datetime as dt
+
+    from banbantong.usage import services as usage_services
+
+    _term(w)
+    usage_services.add_calendar_day(actor=w.alice, region=w.county_a, date=dt.date(2026, 11, 17), kind="holiday")
+    usage_services.record_lesson(actor=w.teacher_user_a, klass=w.class_a, teacher=w.teacher_a,
+                                 date=dt.date(2026, 11, 17), period=1, topic="节日补课")
+    region_page("/usage/flagged/")(w, client)
+    client.force_login(w.alice)
+    assert "节日补课" in client.get("/usage/flagged/").content.decode()
+    client.force_login(w.city_admin)
+    assert "节日补课" in client.get(f"/usage/flagged/?region={w.county_a.pk}").content.decode()
+    client.force_login(w.bob)
+    assert "节日补课" not in client.get("/usage/flagged/").content.decode()
+
+
+def events_case(w: World, client: Client) -> None:
+    from banbantong.org.models import Classroom
+
+    room = Classroom.objects.get(school=w.school_a, name="301")
+    body = {"key": "k", "classroom": room.pk, "events": [{"kind": "power_on", "at": "2026-11-16T08:00:00+08:00"}]}
+    client.force_login(w.bob)
+    assert client.post("/api/v1/events", body, content_type="application/json").status_code == 404
+    client.force_login(w.device_admin_a)
+    assert client.post("/api/v1/events", body, content_type="application/json").status_code == 200
+
+
+def create_record_case(w: World, client: Client) -> None:
+    _term(w)
+    body = {"klass": w.class_a.pk, "date": "2026-11-18", "period": 2, "topic": "小数"}
+    client.force_login(w.bob)
+    assert client.post("/api/v1/records", body, content_type="application/json").status_code == 404
+    client.force_login(w.teacher_user_a)
+    assert client.post("/api/v1/records", body, content_type="application/json").status_code == 201
+
+
+def my_week_case(w: World, client: Client) -> None:
+    _term(w)
+    client.force_login(w.teacher_user_a)
+    assert "分数" in client.get("/usage/my/?week=2026-W47").content.decode()
+    client.force_login(w.teacher_b.user)
+    assert "分数" not in client.get("/usage/my/?week=2026-W47").content.decode()
+    client.force_login(w.alice)
+    assert client.get("/usage/my/").status_code == 403
+
+
 CASES: dict[str, Case] = {
     # pages
     "core:dashboard": list_page("/", "文峰", "alice", "bob"),
@@ -216,7 +299,17 @@ CASES: dict[str, Case] = {
     "devices:figures": device_list_case("/devices/figures/", "CB-X06"),
     "devices:companies": public(),  # the contact book of the user's own regions
     "devices:report": qr_case,
+    "usage:my_week": my_week_case,
+    "usage:dashboard": region_page("/usage/?week=2026-W47"),
+    "usage:flagged": flagged_case,
+    "usage:calendar": region_page("/usage/calendar/"),
     # API
+    "api:post_events": events_case,
+    "api:get_compliance": region_page("/api/v1/compliance?week=2026-W47"),
+    "api:list_records": usage_list_case("/api/v1/records", "分数", "teacher_user_a", "bob"),
+    "api:create_record": create_record_case,
+    "api:confirm_lesson_record": record_case("post", "/confirm"),
+    "api:delete_lesson_record": record_case("delete", ""),
     "api:coverage_report": region_page("/api/v1/coverage"),
     "api:plan_budget": region_page("/api/v1/plan/budget"),
     "api:get_targets": region_page("/api/v1/targets"),

@@ -1,0 +1,404 @@
+"""Usage writes: lesson records with their roll-ups and flags, and classroom event batches.
+
+Every count a dashboard shows is moved here, in the same transaction as the record it counts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from banbantong.core import audit
+from banbantong.org.models import Classroom, Region, School, Teacher, TeachingClass
+from banbantong.usage import rules
+from banbantong.usage.models import (
+    CalendarDay,
+    ClassWeek,
+    ComplianceRule,
+    EventBatch,
+    LessonRecord,
+    SchoolWeek,
+    Semester,
+    TeacherSemester,
+    TeacherWeek,
+    TerminalEvent,
+    TimetableSlot,
+)
+
+MAX_EVENTS_PER_BATCH = 5000
+
+
+def _ancestry(path: str) -> list[int]:
+    return [int(p) for p in path.strip("/").split("/") if p]
+
+
+# --- Calendar and rules -----------------------------------------------------------------------
+
+
+def semester_for(school: School, day: dt.date) -> Semester | None:
+    ids = _ancestry(school.region_path)
+    candidates = list(Semester.objects.filter(region_id__in=ids, start__lte=day, end__gte=day))
+    depth = {rid: i for i, rid in enumerate(ids)}
+    return max(candidates, key=lambda s: depth.get(s.region_id, 0)) if candidates else None
+
+
+def calendar_for(school: School, semester: Semester) -> rules.CalendarFacts:
+    days = CalendarDay.objects.filter(date__gte=semester.start, date__lte=semester.end).filter(
+        region_id__in=_ancestry(school.region_path)
+    ) | CalendarDay.objects.filter(school=school, date__gte=semester.start, date__lte=semester.end)
+    holidays, makeup = set(), {}
+    for d in days:
+        if d.kind in (CalendarDay.Kind.HOLIDAY, CalendarDay.Kind.DAY_OFF):
+            holidays.add(d.date)
+        else:
+            makeup[d.date] = d.follows_weekday or d.date.isoweekday()
+    return rules.CalendarFacts(semester.start, semester.end, frozenset(holidays), makeup)
+
+
+def rule_for(region_path: str) -> tuple[int, int, int]:
+    ids = _ancestry(region_path)
+    found = {r.region_id: r for r in ComplianceRule.objects.filter(region_id__in=ids)}
+    for rid in reversed(ids):
+        if rid in found:
+            r = found[rid]
+            return r.class_min_per_week, r.teacher_min_per_week, r.teacher_non_bbt_min_per_semester
+    return rules.CLASS_MIN_PER_WEEK, rules.TEACHER_MIN_PER_WEEK, rules.TEACHER_NON_BBT_MIN_PER_SEMESTER
+
+
+@dataclass(frozen=True)
+class WeekMinimums:
+    teaching_days: int
+    klass: int
+    teacher: int
+
+
+def week_minimums(school: School, monday: dt.date) -> WeekMinimums:
+    """The pro-rated minimums of one school's week (holidays shorten it, make-up days count)."""
+    semester = semester_for(school, monday) or semester_for(school, monday + dt.timedelta(days=4))
+    class_min, teacher_min, _ = rule_for(school.region_path)
+    if semester is None:
+        return WeekMinimums(0, 0, 0)
+    days = calendar_for(school, semester).teaching_days_in_week(monday)
+    return WeekMinimums(days, rules.prorated(class_min, days), rules.prorated(teacher_min, days))
+
+
+# --- Roll-ups ---------------------------------------------------------------------------------
+
+
+def _bump(record: LessonRecord, delta: int) -> None:
+    """Move every roll-up this confirmed record counts in by delta (+1 or -1)."""
+    school = record.school
+    mins = week_minimums(school, record.week)
+    flagged = delta if record.flags else 0
+    sw, _ = SchoolWeek.objects.get_or_create(school=school, week=record.week, defaults={"region_path": school.region_path})
+    class_flip = teacher_flip = 0
+
+    cw, _ = ClassWeek.objects.get_or_create(klass_id=record.klass_id, week=record.week,
+                                            defaults={"school": school, "minimum": mins.klass})
+    cw = ClassWeek.objects.select_for_update().get(pk=cw.pk)
+    lessons = cw.lessons + delta
+    is_bbt = TeachingClass.objects.filter(pk=record.klass_id, status__in=TeachingClass.BUILT_STATUSES).exists()
+    now_ok = is_bbt and rules.compliant(lessons, mins.klass)
+    class_flip = int(now_ok) - int(cw.compliant)
+    ClassWeek.objects.filter(pk=cw.pk).update(lessons=lessons, minimum=mins.klass, compliant=now_ok)
+
+    tw, _ = TeacherWeek.objects.get_or_create(teacher_id=record.teacher_id, week=record.week,
+                                              defaults={"school": school, "minimum": mins.teacher})
+    tw = TeacherWeek.objects.select_for_update().get(pk=tw.pk)
+    t_lessons = tw.lessons + delta
+    t_ok = rules.compliant(t_lessons, mins.teacher) and mins.teacher > 0
+    teacher_flip = int(t_ok) - int(tw.compliant)
+    TeacherWeek.objects.filter(pk=tw.pk).update(lessons=t_lessons, minimum=mins.teacher, compliant=t_ok)
+
+    SchoolWeek.objects.filter(pk=sw.pk).update(
+        lessons=F("lessons") + delta, flagged=F("flagged") + flagged,
+        compliant_classes=F("compliant_classes") + class_flip, compliant_teachers=F("compliant_teachers") + teacher_flip,
+    )
+    ts, _ = TeacherSemester.objects.get_or_create(teacher_id=record.teacher_id, semester_id=record.semester_id)
+    TeacherSemester.objects.filter(pk=ts.pk).update(lessons=F("lessons") + delta)
+
+
+# --- Records ----------------------------------------------------------------------------------
+
+
+def _may_record(actor: Any, klass: TeachingClass, teacher: Teacher) -> None:
+    if actor is None:
+        return
+    if getattr(actor, "read_only", False):
+        raise PermissionDenied("审计员账号只读，不能填写记录。")
+    if actor.role == "teacher" and not actor.is_superuser:
+        if getattr(actor, "teacher", None) is None or actor.teacher.pk != teacher.pk:
+            raise PermissionDenied("教师只能填写自己的应用记录。")
+    elif not (actor.is_superuser or actor.role in {"school_admin", "bureau_admin"}):
+        raise PermissionDenied("只有教师本人或学校管理员可以填写应用记录。")
+    scope = actor.scope
+    if not (scope.everything or klass.school_id in scope.school_ids or scope.covers_path(klass.school.region_path)):
+        raise PermissionDenied("该班级不在您的管辖范围内。")
+
+
+def _flags(record: LessonRecord, cal: rules.CalendarFacts, timetable_periods: set[int]) -> list[str]:
+    clash = LessonRecord.objects.filter(teacher_id=record.teacher_id, date=record.date, period=record.period).exclude(
+        klass_id=record.klass_id
+    )
+    flags = rules.flags_for(
+        rules.Lesson(record.pk or 0, record.date, record.period, record.klass_id, record.teacher_id, record.topic,
+                     timezone.localdate()),
+        cal, timetable_periods, clash.count(),
+    )
+    if clash.exists():
+        # The other record of the pair is just as doubtful.
+        for other in clash:
+            if rules.Flag.TWO_PLACES not in other.flags:
+                newly_flagged = not other.flags and other.status == LessonRecord.Status.CONFIRMED
+                other.flags = [*other.flags, rules.Flag.TWO_PLACES]
+                other.save(update_fields=["flags"])
+                if newly_flagged:
+                    SchoolWeek.objects.filter(school_id=other.school_id, week=other.week).update(flagged=F("flagged") + 1)
+    if _copied(record):
+        flags.append(rules.Flag.COPIED_WEEK)
+    return flags
+
+
+def _copied(record: LessonRecord) -> bool:
+    """Has this teacher filled the same week pattern for several weeks running, this one included?"""
+    first = record.week - dt.timedelta(weeks=rules.COPIED_WEEKS - 1)
+    weeks: dict[dt.date, set[tuple[int, int, int, str]]] = {}
+    rows = LessonRecord.objects.filter(teacher_id=record.teacher_id, week__gte=first, week__lte=record.week)
+    for wk, day, period, klass, topic in rows.values_list("week", "date", "period", "klass_id", "topic"):
+        weeks.setdefault(wk, set()).add((day.isoweekday(), period, klass, topic))
+    weeks.setdefault(record.week, set()).add((record.date.isoweekday(), record.period, record.klass_id, record.topic))
+    ordered = [frozenset(weeks.get(first + dt.timedelta(weeks=i), set())) for i in range(rules.COPIED_WEEKS)]
+    # A pattern only counts as copied if it has content that could have differed (a topic).
+    return all(any(t for *_, t in w) for w in ordered) and rules.copied_weeks(ordered) >= rules.COPIED_WEEKS
+
+
+@transaction.atomic
+def record_lesson(
+    *, actor: Any, klass: TeachingClass, teacher: Teacher, date: dt.date, period: int, subject: str = "",
+    topic: str = "", resources: str = "", has_plan: bool = False, used_in_class: bool = True, recorded: bool = True,
+    stored: bool = False,
+) -> LessonRecord:
+    """A teacher's lesson record (记录单), typed by hand: checked, flagged, counted."""
+    klass = TeachingClass.objects.select_related("school").get(pk=klass.pk)
+    _may_record(actor, klass, teacher)
+    if teacher.school_id != klass.school_id:
+        raise ValidationError("教师和班级不在同一所学校。")
+    semester = semester_for(klass.school, date)
+    if semester is None:
+        raise ValidationError(f"{date:%Y-%m-%d} 不在任何学期内，请先在校历中设置学期。")
+    if date > timezone.localdate():
+        raise ValidationError("不能填写未来日期的记录。")
+    cal = calendar_for(klass.school, semester)
+    slots = {s.period: s for s in TimetableSlot.objects.filter(klass=klass, semester=semester,
+                                                                 weekday=cal.timetable_weekday(date))}
+    if slots and period not in slots:
+        raise ValidationError(f"课表中 {date:%m月%d日} 没有第 {period} 节。")
+    if not (1 <= period <= 12):
+        raise ValidationError("节次应在 1–12 之间。")
+    slot = slots.get(period)
+    record = LessonRecord(
+        klass=klass, school=klass.school, teacher=teacher, semester=semester, date=date,
+        week=rules.week_start(date), period=period, subject=(subject or (slot.subject if slot else ""))[:20],
+        topic=topic.strip()[:100], resources=resources.strip()[:300], has_plan=has_plan, used_in_class=used_in_class,
+        recorded=recorded, stored=stored, evidence=LessonRecord.Evidence.MANUAL, status=LessonRecord.Status.CONFIRMED,
+        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+    )
+    record.flags = _flags(record, cal, set(slots) or set(rules.DEFAULT_PERIOD_TIMES))
+    try:
+        with transaction.atomic():
+            record.save()
+    except IntegrityError:
+        raise ValidationError(f"{klass} {date:%m月%d日} 第 {period} 节已有记录。") from None
+    _bump(record, +1)
+    audit.record(audit.Action.CREATE, record, actor=actor, after=audit.snapshot(
+        record, ["klass_id", "teacher_id", "date", "period", "subject", "topic", "flags"]))
+    return record
+
+
+@transaction.atomic
+def confirm_record(record: LessonRecord, *, actor: Any, topic: str = "") -> LessonRecord:
+    """The teacher confirms a record proposed from terminal events: one click, then it counts."""
+    locked = LessonRecord.objects.select_for_update().select_related("school", "klass", "teacher").get(pk=record.pk)
+    _may_record(actor, locked.klass, locked.teacher)
+    if locked.status == LessonRecord.Status.CONFIRMED:
+        return locked
+    locked.status = LessonRecord.Status.CONFIRMED
+    if topic:
+        locked.topic = topic.strip()[:100]
+    locked.save(update_fields=["status", "topic"])
+    _bump(locked, +1)
+    audit.record(audit.Action.UPDATE, locked, actor=actor, before={"status": "proposed"}, after={"status": "confirmed"})
+    return locked
+
+
+@transaction.atomic
+def delete_record(record: LessonRecord, *, actor: Any) -> None:
+    locked = LessonRecord.objects.select_for_update().select_related("school", "klass", "teacher").get(pk=record.pk)
+    _may_record(actor, locked.klass, locked.teacher)
+    if locked.status == LessonRecord.Status.CONFIRMED:
+        _bump(locked, -1)
+    audit.record(audit.Action.DELETE, locked, actor=actor, before=audit.snapshot(
+        locked, ["klass_id", "teacher_id", "date", "period", "topic"]))
+    locked.delete()
+
+
+# --- Events -----------------------------------------------------------------------------------
+
+
+class BatchConflict(ValidationError):
+    pass
+
+
+def body_hash(events: list[dict[str, Any]]) -> str:
+    return hashlib.sha256(json.dumps(events, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+def _parse_at(raw: Any) -> dt.datetime:
+    at = dt.datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
+    return at if at.tzinfo else timezone.make_aware(at)
+
+
+@transaction.atomic
+def ingest_events(*, actor: Any, key: str, classroom: Classroom, events: list[dict[str, Any]]) -> dict[str, Any]:
+    """Store a batch of terminal events once, whatever the retries, and propose lesson records.
+
+    The same key with the same body returns the stored result; with a different body it is
+    refused. Events already stored (by an earlier batch) are counted as duplicates, not again.
+    """
+    key = (key or "").strip()
+    if not key or len(key) > 80:
+        raise ValidationError("每批事件需要一个 1–80 个字符的幂等键（key）。")
+    if len(events) > MAX_EVENTS_PER_BATCH:
+        raise ValidationError(f"每批最多 {MAX_EVENTS_PER_BATCH} 条事件。")
+    digest = body_hash(events)
+    existing = EventBatch.objects.filter(key=key).first()
+    if existing is not None:
+        if existing.body_sha256 != digest or existing.classroom_id != classroom.pk:
+            raise BatchConflict("这个幂等键已用于另一批不同的事件，请换一个新键。")
+        return {**existing.result, "replayed": True}
+    batch = EventBatch.objects.create(key=key, body_sha256=digest, classroom=classroom)
+    now = timezone.now()
+    rejected, rows = [], []
+    for i, e in enumerate(events):
+        kind = e.get("kind")
+        if kind not in TerminalEvent.Kind.values:
+            rejected.append({"index": i, "reason": f"未知的事件类型“{kind}”"})
+            continue
+        try:
+            at = _parse_at(e.get("at"))
+        except (TypeError, ValueError):
+            rejected.append({"index": i, "reason": f"时间“{e.get('at')}”格式不对"})
+            continue
+        problem = rules.event_time_problem(at, now)
+        if problem:
+            rejected.append({"index": i, "reason": problem})
+            continue
+        rows.append(TerminalEvent(classroom=classroom, kind=kind, at=at, resource=str(e.get("resource") or "")[:300],
+                                  batch=batch))
+    before = TerminalEvent.objects.filter(classroom=classroom).count()
+    TerminalEvent.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)
+    accepted = TerminalEvent.objects.filter(classroom=classroom).count() - before
+    days = sorted({timezone.localtime(r.at).date() for r in rows})
+    proposed = propose_records(classroom, days) if accepted else 0
+    result = {"key": key, "received": len(events), "accepted": accepted, "duplicates": len(rows) - accepted,
+              "rejected": rejected, "proposed": proposed}
+    batch.result = result
+    batch.save(update_fields=["result"])
+    return result
+
+
+def propose_records(classroom: Classroom, days: list[dt.date]) -> int:
+    """Turn terminal use inside timetable slots into records for the teacher to confirm."""
+    klass = classroom.teaching_class
+    if klass is None or not days:
+        return 0
+    school = classroom.school
+    proposed = 0
+    tz = timezone.get_current_timezone()
+    for day in days:
+        semester = semester_for(school, day)
+        if semester is None:
+            continue
+        cal = calendar_for(school, semester)
+        if not cal.is_teaching_day(day):
+            continue
+        start = dt.datetime.combine(day, dt.time.min, tz)
+        end = start + dt.timedelta(days=1)
+        evs = list(TerminalEvent.objects.filter(classroom=classroom, at__gte=start, at__lt=end).values_list("kind", "at", "resource"))
+        intervals = rules.power_intervals([(k, a) for k, a, _ in evs if k != "resource_opened"], day_end=end)
+        opened = [(a, r) for k, a, r in evs if k == "resource_opened"]
+        slots = TimetableSlot.objects.filter(klass=klass, semester=semester, weekday=cal.timetable_weekday(day),
+                                             teacher__isnull=False)
+        for slot in slots:
+            times = rules.DEFAULT_PERIOD_TIMES.get(slot.period)
+            if times is None or slot.teacher_id is None:
+                continue
+            s, e = dt.datetime.combine(day, times[0], tz), dt.datetime.combine(day, times[1], tz)
+            minutes = rules.overlap_minutes(intervals, s, e)
+            used = [r for a, r in opened if s <= a < e]
+            if minutes < rules.MIN_EVIDENCE_MINUTES and not used:
+                continue
+            record = LessonRecord.objects.filter(klass=klass, date=day, period=slot.period).first()
+            if record is not None:
+                if record.evidence != LessonRecord.Evidence.EVENTS:
+                    LessonRecord.objects.filter(pk=record.pk).update(evidence=LessonRecord.Evidence.EVENTS,
+                                                                     evidence_minutes=minutes)
+                continue
+            LessonRecord.objects.create(
+                klass=klass, school=school, teacher_id=slot.teacher_id, semester=semester, date=day,
+                week=rules.week_start(day), period=slot.period, subject=slot.subject,
+                resources="、".join(sorted({r.rsplit("/", 1)[-1] for r in used}))[:300],
+                used_in_class=True, stored=bool(used), evidence=LessonRecord.Evidence.EVENTS,
+                status=LessonRecord.Status.PROPOSED, evidence_minutes=minutes,
+            )
+            proposed += 1
+    return proposed
+
+
+# --- Calendar and rule settings ---------------------------------------------------------------
+
+
+def _check_admin(actor: Any) -> None:
+    if actor is not None and (getattr(actor, "read_only", False) or not (actor.is_superuser or actor.role == "bureau_admin")):
+        raise PermissionDenied("只有局管理员可以设置校历和应用要求。")
+
+
+@transaction.atomic
+def add_semester(region: Region, *, actor: Any, name: str, start: dt.date, end: dt.date) -> Semester:
+    _check_admin(actor)
+    if end <= start:
+        raise ValidationError("学期结束日期必须晚于开学日期。")
+    if Semester.objects.filter(region=region, start__lte=end, end__gte=start).exists():
+        raise ValidationError("与本区域已有学期的日期重叠。")
+    semester = Semester.objects.create(region=region, name=name.strip()[:40] or f"{start:%Y}学期", start=start, end=end)
+    audit.record(audit.Action.CREATE, semester, actor=actor, after={"name": semester.name, "start": str(start), "end": str(end)})
+    return semester
+
+
+@transaction.atomic
+def add_calendar_day(*, actor: Any, date: dt.date, kind: str, region: Region | None = None, school: School | None = None,
+                     follows_weekday: int | None = None, note: str = "") -> CalendarDay:
+    if school is not None:
+        if actor is not None and not (actor.is_superuser or actor.role in {"school_admin", "bureau_admin"}):
+            raise PermissionDenied("只有学校管理员或局管理员可以设置学校停课日。")
+        if kind != CalendarDay.Kind.DAY_OFF:
+            raise ValidationError("学校只能添加停课日；放假和调休由区域统一设置。")
+    else:
+        _check_admin(actor)
+    if kind not in CalendarDay.Kind.values:
+        raise ValidationError("未知的校历类型。")
+    if kind == CalendarDay.Kind.MAKEUP and follows_weekday is not None and not 1 <= follows_weekday <= 5:
+        raise ValidationError("调休日按星期一至星期五中的某天课表上课。")
+    day = CalendarDay.objects.create(region=region, school=school, date=date, kind=kind,
+                                     follows_weekday=follows_weekday, note=note.strip()[:60])
+    audit.record(audit.Action.CREATE, school or region, actor=actor, object_type="usage.CalendarDay",
+                 after={"date": str(date), "kind": kind, "note": day.note})
+    return day

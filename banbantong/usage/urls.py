@@ -1,0 +1,11 @@
+from django.urls import path
+
+from banbantong.usage import views
+
+app_name = "usage"
+urlpatterns = [
+    path("my/", views.my_week, name="my_week"),
+    path("", views.dashboard, name="dashboard"),
+    path("flagged/", views.flagged, name="flagged"),
+    path("calendar/", views.calendar, name="calendar"),
+]

@@ -1,0 +1,189 @@
+"""Usage pages: a teacher's week (fill and confirm records), the compliance dashboard, flagged
+records, and the school calendar."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpResponse
+from django.http.response import HttpResponseBase
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+
+from banbantong.core.charts import line_chart
+from banbantong.core.excel import workbook_response
+from banbantong.core.http import AuthedRequest
+from banbantong.core.listing import Col, render_list
+from banbantong.core.scope import get_for_user
+from banbantong.org import queries as org_queries
+from banbantong.org.models import Region, TeachingClass
+from banbantong.usage import queries, rules, services
+from banbantong.usage.models import CalendarDay, LessonRecord, Semester, TimetableSlot
+
+WEEKDAYS = ["一", "二", "三", "四", "五", "六", "日"]
+
+
+def _week(request: AuthedRequest, default: dt.date) -> dt.date:
+    raw = request.GET.get("week", "")
+    if raw:
+        try:
+            return rules.parse_iso_week(raw)
+        except ValueError as exc:
+            messages.error(request, str(exc))
+    return rules.week_start(default)
+
+
+@login_required
+def my_week(request: AuthedRequest) -> HttpResponse:
+    """A teacher's timetable for one week with their records: fill a slot, confirm a proposal."""
+    teacher = getattr(request.user, "teacher", None)
+    if teacher is None:
+        raise PermissionDenied("只有教师账号有自己的课表和应用记录。")
+    monday = _week(request, timezone.localdate())
+    if request.method == "POST":
+        try:
+            if request.POST.get("confirm", "").isdigit():
+                record = get_for_user(LessonRecord.objects.all(), request.user, pk=int(request.POST["confirm"]))
+                services.confirm_record(record, actor=request.user, topic=request.POST.get("topic", ""))
+                messages.success(request, "已确认。")
+            else:
+                klass = get_for_user(TeachingClass.objects.select_related("school"), request.user,
+                                     pk=int(request.POST.get("klass") or 0))
+                services.record_lesson(
+                    actor=request.user, klass=klass, teacher=teacher,
+                    date=dt.date.fromisoformat(request.POST.get("date", "")), period=int(request.POST.get("period") or 0),
+                    topic=request.POST.get("topic", ""), resources=request.POST.get("resources", ""),
+                    has_plan="has_plan" in request.POST, used_in_class="used_in_class" in request.POST,
+                    recorded="recorded" in request.POST, stored="stored" in request.POST,
+                )
+                messages.success(request, "已保存应用记录。")
+        except (ValidationError, PermissionDenied) as exc:
+            for m in getattr(exc, "messages", [str(exc)]):
+                messages.error(request, m)
+        except ValueError:
+            messages.error(request, "日期或节次不正确。")
+        return redirect(f"{reverse('usage:my_week')}?week={rules.iso_week(monday)}")
+    semester = services.semester_for(teacher.school, monday + dt.timedelta(days=2))
+    days = [monday + dt.timedelta(days=i) for i in range(7)]
+    cal = services.calendar_for(teacher.school, semester) if semester else None
+    slots = list(TimetableSlot.objects.filter(teacher=teacher, semester=semester).select_related("klass")) if semester else []
+    records = {(r.klass_id, r.date, r.period): r for r in LessonRecord.objects.filter(teacher=teacher, week=monday)}
+    rows = []
+    periods = sorted({s.period for s in slots}) or list(rules.DEFAULT_PERIOD_TIMES)
+    for period in periods:
+        cells = []
+        for day in days:
+            teaching = bool(cal and cal.is_teaching_day(day))
+            weekday = cal.timetable_weekday(day) if cal else day.isoweekday()
+            slot = next((s for s in slots if s.weekday == weekday and s.period == period), None) if teaching else None
+            cell_record = records.get((slot.klass_id, day, period)) if slot else None
+            cells.append({"day": day, "slot": slot, "record": cell_record, "teaching": teaching})
+        rows.append((period, cells))
+    mins = services.week_minimums(teacher.school, monday)
+    confirmed = sum(1 for r in records.values() if r.status == LessonRecord.Status.CONFIRMED)
+    return render(request, "usage/my_week.html", {
+        "teacher": teacher, "monday": monday, "days": [(d, WEEKDAYS[i]) for i, d in enumerate(days)], "rows": rows,
+        "week": rules.iso_week(monday), "prev": rules.iso_week(monday - dt.timedelta(weeks=1)),
+        "next": rules.iso_week(monday + dt.timedelta(weeks=1)), "minimum": mins.teacher, "confirmed": confirmed,
+        "semester": semester, "today": timezone.localdate(),
+        "records": sorted(records.values(), key=lambda r: (r.date, r.period)),
+    })
+
+
+def _region(request: AuthedRequest) -> Region:
+    if not request.user.is_regional:
+        raise PermissionDenied("每周达标统计只对局管理员、审核员和审计员开放。")
+    raw = request.GET.get("region", "")
+    if raw.isdigit():
+        return get_for_user(Region.objects.all(), request.user, pk=int(raw))
+    top = org_queries.top_regions(request.user).first()
+    if top is None:
+        raise PermissionDenied("您的账号没有关联区域。")
+    return top
+
+
+@login_required
+def dashboard(request: AuthedRequest) -> HttpResponseBase:
+    region = _region(request)
+    # Default: last week, the one a bureau checks on Monday morning.
+    monday = _week(request, timezone.localdate() - dt.timedelta(weeks=1))
+    report = queries.compliance(request.user, region, monday)
+    if request.GET.get("export") == "xlsx":
+        return workbook_response(f"{region.name}应用达标-{rules.iso_week(monday)}.xlsx", [
+            ("未达标班级", ["学校", "班级", "本周应用节数"], [[r["school"], r["class"], r["lessons"]] for r in report.short_classes]),
+            ("未达标教师", ["学校", "教师", "本周应用节数"], [[r["school"], r["teacher"], r["lessons"]] for r in report.short_teachers]),
+            ("各校", ["学校", "班班通班级", "达标班级", "达标率(%)", "应用节数", "疑点记录"],
+             [[r["school"].name, r["classes"], r["compliant"], float(r["share"]), r["lessons"], r["flagged"]]
+              for r in queries.by_school(request.user, region, monday)]),
+        ])
+    points = queries.trend(request.user, region, monday)
+    class_min, teacher_min, _ = services.rule_for(region.path)
+    chart = line_chart(
+        [f"{w:%m-%d}" for w, _, _ in points],
+        [("班级达标率", [float(c) for _, c, _ in points]), ("教师达标率", [float(t) for _, _, t in points])],
+        unit="%", max_value=100.0,
+    )
+    return render(request, "usage/dashboard.html", {
+        "region": region, "regions": org_queries.region_choices(request.user, region), "report": report,
+        "week": rules.iso_week(monday), "monday": monday, "prev": rules.iso_week(monday - dt.timedelta(weeks=1)),
+        "next": rules.iso_week(monday + dt.timedelta(weeks=1)), "chart": chart, "class_min": class_min,
+        "teacher_min": teacher_min, "schools": queries.by_school(request.user, region, monday)[:300],
+    })
+
+
+@login_required
+def flagged(request: AuthedRequest) -> HttpResponseBase:
+    region = _region(request)
+    qs = queries.flagged_records(request.user, region)
+    columns = [
+        Col("日期", lambda r: r.date.isoformat()),
+        Col("节次", lambda r: r.period, numeric=True),
+        Col("学校", lambda r: r.school.name),
+        Col("班级", lambda r: f"{r.klass.grade_label}{r.klass.name}"),
+        Col("教师", lambda r: r.teacher.name),
+        Col("课题", lambda r: r.topic),
+        Col("佐证", lambda r: r.get_evidence_display()),
+        Col("疑点", lambda r: "、".join(r.flag_labels)),
+        Col("填写时间", lambda r: timezone.localtime(r.created_at).strftime("%Y-%m-%d %H:%M")),
+    ]
+    return render_list(request, template="usage/flagged.html", queryset=qs, columns=columns, title="疑点记录",
+                       export_name="疑点记录", context={"region": region})
+
+
+@login_required
+def calendar(request: AuthedRequest) -> HttpResponse:
+    region = _region(request)
+    if request.method == "POST":
+        try:
+            if request.POST.get("what") == "semester":
+                services.add_semester(region, actor=request.user, name=request.POST.get("name", ""),
+                                      start=dt.date.fromisoformat(request.POST["start"]),
+                                      end=dt.date.fromisoformat(request.POST["end"]))
+            else:
+                follows = request.POST.get("follows_weekday", "")
+                services.add_calendar_day(actor=request.user, region=region,
+                                          date=dt.date.fromisoformat(request.POST["date"]),
+                                          kind=request.POST.get("kind", ""),
+                                          follows_weekday=int(follows) if follows.isdigit() else None,
+                                          note=request.POST.get("note", ""))
+        except ValidationError as exc:
+            for m in exc.messages:
+                messages.error(request, m)
+        except (KeyError, ValueError):
+            messages.error(request, "日期格式不对，应为 YYYY-MM-DD。")
+        else:
+            messages.success(request, "校历已更新。")
+        return redirect(f"{reverse('usage:calendar')}?region={region.pk}")
+    ids = [int(p) for p in region.path.strip("/").split("/") if p]
+    return render(request, "usage/calendar.html", {
+        "region": region, "semesters": Semester.objects.filter(region_id__in=ids),
+        "days": CalendarDay.objects.filter(region_id__in=ids).order_by("-date")[:200],
+        "kinds": [(k, v) for k, v in CalendarDay.Kind.choices if k != "day_off"],
+        "can_edit": request.user.is_superuser or request.user.role == "bureau_admin",
+    })
+
+
