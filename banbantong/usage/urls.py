@@ -8,4 +8,5 @@ urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("flagged/", views.flagged, name="flagged"),
     path("calendar/", views.calendar, name="calendar"),
+    path("timetable/", views.timetable, name="timetable"),
 ]

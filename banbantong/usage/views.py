@@ -19,9 +19,10 @@ from banbantong.core.excel import workbook_response
 from banbantong.core.http import AuthedRequest
 from banbantong.core.listing import Col, render_list
 from banbantong.core.scope import get_for_user
+from banbantong.core.uploads import pending_file, spreadsheet_suffix, store_pending
 from banbantong.org import queries as org_queries
-from banbantong.org.models import Region, TeachingClass
-from banbantong.usage import queries, rules, services
+from banbantong.org.models import Region, School, TeachingClass
+from banbantong.usage import queries, rules, services, timetables
 from banbantong.usage.models import CalendarDay, LessonRecord, Semester, TimetableSlot
 
 WEEKDAYS = ["一", "二", "三", "四", "五", "六", "日"]
@@ -187,3 +188,67 @@ def calendar(request: AuthedRequest) -> HttpResponse:
     })
 
 
+
+
+def _school_for_timetable(request: AuthedRequest) -> School:
+    raw = request.GET.get("school") or request.POST.get("school") or ""
+    if raw.isdigit():
+        return get_for_user(School.objects.all(), request.user, pk=int(raw))
+    if request.user.school_id:
+        return get_for_user(School.objects.all(), request.user, pk=request.user.school_id)
+    raise PermissionDenied("请从学校页面进入课表，或指定学校。")
+
+
+@login_required
+def timetable(request: AuthedRequest) -> HttpResponse:
+    """A school's timetables: view a class, import from Excel (preview, then confirm), copy a semester."""
+    school = _school_for_timetable(request)
+    semester = services.semester_for(school, timezone.localdate())
+    semesters = list(Semester.objects.filter(region_id__in=[int(p) for p in school.region_path.strip("/").split("/") if p]))
+    preview = None
+    if request.method == "POST" and semester is not None:
+        try:
+            if request.POST.get("action") == "copy":
+                source = next((s for s in semesters if str(s.pk) == request.POST.get("source")), None)
+                if source is None:
+                    raise ValidationError("请选择要复制的学期。")
+                n = timetables.copy_timetable(actor=request.user, school=school, source=source, target=semester)
+                messages.success(request, f"已从“{source.name}”复制 {n} 节课到“{semester.name}”。")
+                return redirect(f"{reverse('usage:timetable')}?school={school.pk}")
+            if request.POST.get("action") == "confirm":
+                path = pending_file("timetables", request.POST.get("token", ""), request.POST.get("suffix", ""))
+                if path is None:
+                    raise ValidationError("上传的文件已过期，请重新上传。")
+                result = timetables.import_timetable(path, actor=request.user, school=school, semester=semester)
+                path.unlink(missing_ok=True)
+                if result.errors:
+                    raise ValidationError(result.errors)
+                messages.success(request, f"已导入 {result.classes} 个班级的课表，共 {result.slots} 节。")
+                return redirect(f"{reverse('usage:timetable')}?school={school.pk}")
+            upload = request.FILES.get("file")
+            if upload is None:
+                raise ValidationError("请选择课表 Excel 文件。")
+            timetables.check_can_edit(request.user, school)
+            suffix = spreadsheet_suffix(upload)
+            token = store_pending("timetables", upload, suffix)
+            path = pending_file("timetables", token, suffix)
+            if path is None:
+                raise ValidationError("上传失败，请重试。")
+            result = timetables.import_timetable(path, actor=request.user, school=school, semester=semester, dry_run=True)
+            preview = {"result": result, "token": token, "suffix": suffix, "name": upload.name}
+        except ValidationError as exc:
+            for m in exc.messages[:50]:
+                messages.error(request, m)
+    classes = list(TeachingClass.objects.filter(school=school).order_by("grade", "name"))
+    raw = request.GET.get("klass", "")
+    chosen = next((c for c in classes if str(c.pk) == raw), classes[0] if classes else None)
+    grid = []
+    if chosen is not None and semester is not None:
+        slots = {(s.weekday, s.period): s for s in TimetableSlot.objects.filter(klass=chosen, semester=semester).select_related("teacher")}
+        periods = sorted({p for _, p in slots}) or list(range(1, 7))
+        grid = [(p, [slots.get((d, p)) for d in range(1, 6)]) for p in periods]
+    return render(request, "usage/timetable.html", {
+        "school": school, "semester": semester, "semesters": [s for s in semesters if semester is None or s.pk != semester.pk],
+        "classes": classes, "chosen": chosen, "grid": grid, "preview": preview,
+        "can_edit": request.user.is_superuser or request.user.role in {"school_admin", "bureau_admin"},
+    })
