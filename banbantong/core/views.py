@@ -9,7 +9,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.http import HttpResponse, JsonResponse
 from django.http.response import HttpResponseBase
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
 
 from banbantong.core.charts import bar_chart
@@ -92,3 +92,15 @@ def not_found(request: AuthedRequest, exception: Exception | None = None) -> Htt
 def forbidden(request: AuthedRequest, exception: Exception | None = None) -> HttpResponse:
     message = str(exception) if exception and str(exception) else "您没有执行此操作的权限。"
     return render(request, "core/error.html", {"code": 403, "message": message}, status=403)
+
+
+@login_required
+def notifications(request: AuthedRequest) -> HttpResponse:
+    from banbantong.core.models import Notification
+    from banbantong.core.notifications import mark_read
+
+    if request.method == "POST":
+        mark_read(request.user)
+        return redirect("core:notifications")
+    items = Notification.objects.for_user(request.user)[:200]
+    return render(request, "core/notifications.html", {"items": items})

@@ -78,7 +78,8 @@ def compliance(user: Any, region: Region, week: dt.date, *, with_lists: bool = T
         )
         counts = dict(ClassWeek.objects.filter(week=week, school__in=bbt_schools).values_list("klass_id", "lessons"))
         report.short_classes = [
-            {"id": c.pk, "school": c.school.name, "class": f"{c.grade_label}{c.name}", "lessons": counts.get(c.pk, 0)}
+            {"id": c.pk, "school_id": c.school_id, "school": c.school.name, "class": f"{c.grade_label}{c.name}",
+             "lessons": counts.get(c.pk, 0)}
             for c in (short[:limit] if limit else short)
         ]
         ok_teacher = TeacherWeek.objects.filter(teacher=OuterRef("pk"), week=week, compliant=True)

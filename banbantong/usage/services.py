@@ -17,6 +17,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from banbantong.core import audit
+from banbantong.core.scope import SYSTEM
 from banbantong.org.models import Classroom, Region, School, Teacher, TeachingClass
 from banbantong.usage import rules
 from banbantong.usage.models import (
@@ -402,3 +403,30 @@ def add_calendar_day(*, actor: Any, date: dt.date, kind: str, region: Region | N
     audit.record(audit.Action.CREATE, school or region, actor=actor, object_type="usage.CalendarDay",
                  after={"date": str(date), "kind": kind, "note": day.note})
     return day
+
+
+def send_reminders(report: Any, *, week: dt.date, actor: Any = None) -> int:
+    """Remind the teachers who fell short, and the school admins of schools with short classes, once a week."""
+    from banbantong.accounts.models import User
+    from banbantong.core.notifications import notify
+
+    if actor is not None and not (actor.is_superuser or getattr(actor, "role", "") == "bureau_admin" or actor is SYSTEM):
+        raise PermissionDenied("只有局管理员可以发送应用提醒。")
+    label = rules.iso_week(week)
+    key = f"usage-short:{week.isoformat()}"
+    sent = 0
+    teacher_ids = [r["id"] for r in report.short_teachers]
+    for teacher in Teacher.objects.filter(pk__in=teacher_ids).select_related("user"):
+        lessons = next(r["lessons"] for r in report.short_teachers if r["id"] == teacher.pk)
+        sent += notify([teacher.user], kind="usage", key=key,
+                       text=f"{label} 您用班班通资源上课 {lessons} 节，未达到每周要求，请补填或加强应用。",
+                       url=f"/usage/my/?week={label}")
+    by_school: dict[int, int] = {}
+    for r in report.short_classes:
+        by_school[r["school_id"]] = by_school.get(r["school_id"], 0) + 1
+    admins = User.objects.filter(role="school_admin", school_id__in=list(by_school), is_active=True)
+    for admin in admins:
+        n = by_school.get(admin.school_id or 0, 0)
+        sent += notify([admin], kind="usage", key=key, text=f"{label} 本校有 {n} 个班班通班级应用节数未达标。",
+                       url=f"/usage/?week={label}")
+    return sent

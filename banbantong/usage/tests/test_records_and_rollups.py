@@ -116,6 +116,26 @@ def test_scope_of_records(world: World, term: Term) -> None:
 def test_short_lists(world: World, term: Term) -> None:
     lessons(world, term, 3)
     report = queries.compliance(SYSTEM, world.county_a, MONDAY)
-    assert report.short_classes == [{"id": term.klass.pk, "school": "文峰中心小学", "class": "四年级1班", "lessons": 3}]
+    assert report.short_classes == [{"id": term.klass.pk, "school_id": world.school_a.pk, "school": "文峰中心小学",
+                                     "class": "四年级1班", "lessons": 3}]
     assert report.short_teachers == []  # 3 ≥ 2 a week
     assert CalendarDay.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_reminders_once_per_week(world: World, term: Term, client: object) -> None:
+    import io
+
+    from django.core.management import call_command
+
+    from banbantong.core.models import Notification
+
+    services.record_lesson(actor=world.teacher_user_a, klass=term.klass, teacher=world.teacher_a, date=MONDAY, period=1)
+    out = io.StringIO()
+    call_command("usage", "remind", "--region", "吉水县", "--week", "2026-W47", stdout=out)
+    notes = Notification.objects.all()
+    assert {n.user for n in notes} == {world.teacher_user_a, world.principal_a}
+    assert "1 节" in Notification.objects.get(user=world.teacher_user_a).text
+    call_command("usage", "remind", "--region", "吉水县", "--week", "2026-W47", stdout=io.StringIO())
+    assert Notification.objects.count() == 2
+    assert not Notification.objects.for_user(world.bob).exists()
