@@ -18,8 +18,10 @@ from ninja.renderers import JSONRenderer
 from banbantong.accounts.api import auth_methods
 from banbantong.accounts.api import router as accounts_router
 from banbantong.core.api import router as core_router
+from banbantong.devices.api import router as devices_router
 from banbantong.org.api import router as org_router
 from banbantong.planning.api import router as planning_router
+from banbantong.resources.api import router as resources_router
 from banbantong.usage.api import router as usage_router
 
 
@@ -42,7 +44,9 @@ api.add_router("/", core_router)
 api.add_router("/", accounts_router)
 api.add_router("/", org_router)
 api.add_router("/", planning_router)
+api.add_router("/", devices_router)
 api.add_router("/", usage_router)
+api.add_router("/", resources_router)
 
 
 def _error(request: HttpRequest, status: int, message: str, **extra: Any) -> HttpResponse:

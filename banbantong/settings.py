@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "banbantong.planning",
     "banbantong.devices",
     "banbantong.usage",
+    "banbantong.resources",
 ]
 
 MIDDLEWARE = [
@@ -197,6 +198,27 @@ MEDIA_URL = "/media/"
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 BBT_IMPORT_MAX_BYTES = _env_int("BBT_IMPORT_MAX_MB", 200, minimum=1) * 1024 * 1024
+BBT_RESOURCE_MAX_BYTES = _env_int("BBT_RESOURCE_MAX_MB", 2048, minimum=1) * 1024 * 1024
+# Keep on the same file system as MEDIA_ROOT so finished uploads move into place by an atomic rename.
+BBT_UPLOAD_TEMP_DIR = os.environ.get("BBT_UPLOAD_TEMP_DIR", "")  # default: MEDIA_ROOT/.partial
+# nginx serves downloads, e.g. "/protected-media/" mapped by an internal location to MEDIA_ROOT.
+BBT_X_ACCEL_PREFIX = os.environ.get("BBT_X_ACCEL_PREFIX", "")
+if os.environ.get("BBT_S3_BUCKET"):
+    # S3-compatible object storage (MinIO, Ceph) for resource files: pip install '.[s3]'.
+    STORAGES = {
+        "default": {
+            "BACKEND": "storages.backends.s3.S3Storage",
+            "OPTIONS": {
+                "bucket_name": os.environ["BBT_S3_BUCKET"],
+                "endpoint_url": os.environ.get("BBT_S3_ENDPOINT_URL") or None,
+                "access_key": os.environ.get("BBT_S3_ACCESS_KEY", ""),
+                "secret_key": os.environ.get("BBT_S3_SECRET_KEY", ""),
+                "default_acl": None,
+                "querystring_auth": True,
+            },
+        },
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
 
 # --- Audit ----------------------------------------------------------------------------------
 BBT_AUDIT_RETENTION_DAYS = _env_int("BBT_AUDIT_RETENTION_DAYS", 180, minimum=180)

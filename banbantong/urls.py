@@ -10,6 +10,7 @@ urlpatterns = [
     path("planning/", include("banbantong.planning.urls")),
     path("devices/", include("banbantong.devices.urls")),
     path("usage/", include("banbantong.usage.urls")),
+    path("resources/", include("banbantong.resources.urls")),
     path("i18n/setlang/", set_language, name="set_language"),
     path("api/v1/", api.urls),
 ]

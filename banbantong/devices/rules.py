@@ -88,3 +88,20 @@ def repair_times(tickets: Iterable[tuple[dt.datetime, dt.datetime, dt.datetime]]
         within += resolved <= due
     mean = Decimal(total.total_seconds() / 3600 / n).quantize(Decimal("0.1")) if n else Decimal("0.0")
     return RepairTimes(n, mean, within)
+
+
+# A deadline past a term is a typing slip (720 for 72), not a policy.
+MAX_SLA_HOURS = 24 * 90
+
+
+def sla_problems(respond: object, fix: object) -> list[str]:
+    """What is wrong with a priority's deadlines (whole hours, fix ≥ respond), in Chinese."""
+    problems = []
+    for label, hours in (("响应时限", respond), ("修复时限", fix)):
+        if not isinstance(hours, int) or isinstance(hours, bool) or hours < 1:
+            problems.append(f"{label}须为正整数小时（如 4、24、72）。")
+        elif hours > MAX_SLA_HOURS:
+            problems.append(f"{label}不能超过 {MAX_SLA_HOURS} 小时（90 天）。")
+    if not problems and isinstance(fix, int) and isinstance(respond, int) and fix < respond:
+        problems.append(f"修复时限（{fix} 小时）不能短于响应时限（{respond} 小时）。")
+    return problems

@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import datetime as dt
+import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
+from banbantong.accounts.models import User
 from banbantong.core import audit
 from banbantong.devices import rules
 from banbantong.devices.models import Company, Device, DeviceEvent, Sla, Ticket, TicketComment
-from banbantong.org.models import Classroom, School
+from banbantong.org.models import Classroom, Region, School
 
 MAX_PHOTO_BYTES = 5 * 1024 * 1024
 PHOTO_FORMATS = {"JPEG", "PNG", "WEBP"}
@@ -25,6 +30,10 @@ QR_LIMIT_PER_IP = 20
 QR_WINDOW_SECONDS = 3600
 
 DEVICE_ADMIN_ROLES = {"device_admin", "school_admin", "bureau_admin"}
+# Rows per query when registering many devices at once (well under SQLite's variable limit).
+BATCH = 500
+# Who may be named to work on a ticket: the school's own people (integrators get escalations).
+ASSIGNEE_ROLES = ("device_admin", "school_admin")
 
 
 class Conflict(ValidationError):
@@ -76,26 +85,55 @@ class DeviceInput:
     asset_tag: str = ""
 
 
-def validate_device(data: DeviceInput, *, existing: Device | None = None) -> list[str]:
-    """Every problem with the input, in Chinese (empty when fine); shared with the Excel import."""
-    problems = []
+def device_problems(
+    data: DeviceInput, *, existing: Device | None = None, unique_checked: bool = False
+) -> list[tuple[str, str]]:
+    """Every problem with the input as (field, message in Chinese); empty when fine.
+
+    The one home of the register's rules: the form, the API and the Excel import (which names
+    the field's column) all come here. A caller that has already checked serial and asset tag
+    against the register in bulk passes unique_checked to spare a query per row.
+    """
+    problems: list[tuple[str, str]] = []
     if data.type not in Device.Type.values:
-        problems.append(f"未知的设备类型“{data.type}”。")
+        problems.append(("type", f"未知的设备类型“{data.type}”。"))
     if data.status not in Device.Status.values:
-        problems.append(f"未知的设备状态“{data.status}”。")
-    if not data.serial.strip():
-        problems.append("序列号不能为空。")
-    elif Device.objects.filter(serial=data.serial.strip()).exclude(pk=existing.pk if existing else -1).exists():
-        problems.append(f"序列号 {data.serial.strip()} 已登记过，不能重复。")
-    if not data.brand.strip() or not data.model.strip():
-        problems.append("品牌和型号不能为空。")
+        problems.append(("status", f"未知的设备状态“{data.status}”。"))
+    serial, tag = data.serial.strip(), data.asset_tag.strip()
+    others = Device.objects.exclude(pk=existing.pk if existing else -1)
+    if not serial:
+        problems.append(("serial", "序列号不能为空。"))
+    elif not unique_checked and others.filter(serial=serial).exists():
+        problems.append(("serial", f"序列号 {serial} 已登记过，不能重复。"))
+    if tag and not unique_checked and others.filter(asset_tag=tag).exists():
+        problems.append(("asset_tag", f"资产编号 {tag} 已被其他设备使用。"))
+    if not data.brand.strip():
+        problems.append(("brand", "品牌不能为空。"))
+    if not data.model.strip():
+        problems.append(("model", "型号不能为空。"))
     if data.classroom is not None and data.classroom.school_id != data.school.pk:
-        problems.append("所选教室不属于该学校。")
+        problems.append(("classroom", "所选教室不属于该学校。"))
     if data.purchase_date and data.warranty_end and data.warranty_end < data.purchase_date:
-        problems.append("保修截止日期早于购置日期。")
+        problems.append(("warranty_end", "保修截止日期早于购置日期。"))
     if data.price is not None and data.price != "" and float(data.price) < 0:
-        problems.append("价格不能为负数。")
+        problems.append(("price", "价格不能为负数。"))
     return problems
+
+
+def validate_device(data: DeviceInput, *, existing: Device | None = None) -> list[str]:
+    """Every problem with the input, in Chinese (empty when fine)."""
+    return [message for _, message in device_problems(data, existing=existing)]
+
+
+def _new_device(data: DeviceInput) -> Device:
+    return Device(
+        school=data.school, classroom=data.classroom, type=data.type, brand=data.brand.strip(),
+        model=data.model.strip(), serial=data.serial.strip(), supplier=data.supplier, integrator=data.integrator,
+        purchase_date=data.purchase_date, price=_money(data.price), warranty_end=data.warranty_end,
+        responsible=data.responsible.strip(), status=data.status,
+        # Unique until the row has its id and the real tag (BBT + id) can be written.
+        asset_tag=data.asset_tag.strip() or f"TMP-{secrets.token_hex(8)}",
+    )
 
 
 @transaction.atomic
@@ -104,13 +142,7 @@ def register_device(data: DeviceInput, *, actor: Any) -> Device:
     problems = validate_device(data)
     if problems:
         raise ValidationError(problems)
-    device = Device(
-        school=data.school, classroom=data.classroom, type=data.type, brand=data.brand.strip(),
-        model=data.model.strip(), serial=data.serial.strip(), supplier=data.supplier, integrator=data.integrator,
-        purchase_date=data.purchase_date, price=data.price or None, warranty_end=data.warranty_end,
-        responsible=data.responsible.strip(), status=data.status,
-        asset_tag=data.asset_tag.strip() or f"TMP-{Device.objects.count()}-{timezone.now().timestamp()}",
-    )
+    device = _new_device(data)
     try:
         with transaction.atomic():
             device.save()
@@ -126,11 +158,52 @@ def register_device(data: DeviceInput, *, actor: Any) -> Device:
 
 
 @transaction.atomic
+def register_devices(items: Sequence[DeviceInput], *, actor: Any, note: str = "") -> list[Device]:
+    """Register many devices at once (the Excel import): register_device's checks, a few queries per batch."""
+    for school in {data.school.pk: data.school for data in items}.values():
+        _may_manage(actor, school)
+    problems = [message for data in items for _, message in device_problems(data, unique_checked=True)]
+    serials = [data.serial.strip() for data in items]
+    tags = [tag for data in items if (tag := data.asset_tag.strip())]
+    if len(set(serials)) < len(serials) or len(set(tags)) < len(tags):
+        problems.append("同一批设备中有重复的序列号或资产编号。")
+    for start in range(0, max(len(serials), len(tags)), BATCH):
+        taken = Device.objects.filter(Q(serial__in=serials[start:start + BATCH]) | Q(asset_tag__in=tags[start:start + BATCH]))
+        problems += [f"序列号 {serial} 或资产编号 {tag} 已登记过，不能重复。"
+                     for serial, tag in taken.values_list("serial", "asset_tag")[:20]]
+    if problems:
+        raise ValidationError(problems)
+    devices = [_new_device(data) for data in items]
+    try:
+        with transaction.atomic():
+            Device.objects.bulk_create(devices, batch_size=BATCH)
+    except IntegrityError:
+        raise ValidationError("序列号或资产编号已存在。") from None
+    if any(device.pk is None for device in devices):  # a database that does not return ids from bulk inserts
+        ids: dict[str, int] = {}
+        for start in range(0, len(serials), BATCH):
+            ids.update(Device.objects.filter(serial__in=serials[start:start + BATCH]).values_list("serial", "pk"))
+        for device in devices:
+            device.pk = ids[device.serial]
+    untagged = [device for device, data in zip(devices, items, strict=True) if not data.asset_tag.strip()]
+    for device in untagged:
+        device.asset_tag = f"BBT{device.pk:08d}"
+    Device.objects.bulk_update(untagged, ["asset_tag"], batch_size=BATCH)
+    real_actor = actor if getattr(actor, "is_authenticated", False) else None
+    DeviceEvent.objects.bulk_create([DeviceEvent(device=device, kind="登记", note=f"{note}{data.classroom or ''}"[:300],
+                                                 actor=real_actor) for device, data in zip(devices, items, strict=True)],
+                                    batch_size=BATCH)
+    for device in devices:
+        audit.record(audit.Action.CREATE, device, actor=actor, after=audit.snapshot(device))
+    return devices
+
+
+@transaction.atomic
 def set_device_status(device: Device, status: str, *, actor: Any, note: str = "") -> Device:
     _may_manage(actor, device.school)
     if status not in Device.Status.values:
         raise ValidationError(f"未知的设备状态“{status}”。")
-    locked = Device.objects.select_for_update().select_related("school").get(pk=device.pk)
+    locked = Device.objects.select_for_update(of=("self",)).select_related("school").get(pk=device.pk)
     if locked.status == status:
         return locked
     before = locked.status
@@ -146,12 +219,7 @@ def set_device_status(device: Device, status: str, *, actor: Any, note: str = ""
 
 
 def _sla(school: School) -> dict[str, tuple[int, int]]:
-    ancestry = [int(p) for p in school.region_path.strip("/").split("/") if p]
-    table = dict(rules.DEFAULT_SLA_HOURS)
-    depth = {rid: i for i, rid in enumerate(ancestry)}
-    for row in sorted(Sla.objects.filter(region_id__in=ancestry), key=lambda s: depth[s.region_id]):
-        table[row.priority] = (row.respond_hours, row.fix_hours)
-    return table
+    return sla_hours(school.region_path)
 
 
 def validate_photo(photo: UploadedFile | None) -> None:
@@ -239,7 +307,7 @@ def report_fault_by_qr(token: str, *, ip: str, fault: str, description: str = ""
 
 
 def _locked(ticket: Ticket, expected_version: int | None) -> Ticket:
-    locked = Ticket.objects.select_for_update().select_related("device", "school", "assignee").get(pk=ticket.pk)
+    locked = Ticket.objects.select_for_update(of=("self",)).select_related("device", "school", "assignee").get(pk=ticket.pk)
     if expected_version is not None and locked.version != expected_version:
         raise Conflict(locked)
     return locked
@@ -366,3 +434,142 @@ def replace_device(ticket: Ticket, new: DeviceInput, *, actor: Any, expected_ver
     change_ticket(locked, actor=actor, state=Ticket.State.RESOLVED, outcome=Ticket.Outcome.DEVICE_REPLACED,
                   note=f"更换为新设备 {device.asset_tag}（序列号 {device.serial}）")
     return device
+
+
+# --- Updating a registered device (the Excel import's re-import) --------------------------------
+
+
+def _money(value: Any) -> Decimal | None:
+    if value is None or value == "":
+        return None
+    return Decimal(str(value)).quantize(Decimal("0.01"))
+
+
+def device_changes(device: Device, data: DeviceInput) -> dict[str, Any]:
+    """The stored fields data would change, as {attname: new value}; empty when none would."""
+    wanted: dict[str, Any] = {
+        "school_id": data.school.pk,
+        "classroom_id": data.classroom.pk if data.classroom is not None else None,
+        "type": data.type,
+        "brand": data.brand.strip(),
+        "model": data.model.strip(),
+        "serial": data.serial.strip(),
+        "asset_tag": data.asset_tag.strip() or device.asset_tag,  # blank keeps the tag on the label
+        "supplier_id": data.supplier.pk if data.supplier is not None else None,
+        "integrator_id": data.integrator.pk if data.integrator is not None else None,
+        "purchase_date": data.purchase_date,
+        "price": _money(data.price),
+        "warranty_end": data.warranty_end,
+        "responsible": data.responsible.strip(),
+        "status": data.status,
+    }
+    return {name: value for name, value in wanted.items() if getattr(device, name) != value}
+
+
+@transaction.atomic
+def update_device(device: Device, data: DeviceInput, *, actor: Any, note: str = "") -> Device:
+    """Change a registered device in place; its school, and the one it moves to, must be the actor's."""
+    locked = Device.objects.select_for_update(of=("self",)).select_related("school").get(pk=device.pk)
+    _may_manage(actor, locked.school)
+    _may_manage(actor, data.school)
+    problems = validate_device(data, existing=locked)
+    if problems:
+        raise ValidationError(problems)
+    changes = device_changes(locked, data)
+    if not changes:
+        return locked
+    before = audit.snapshot(locked, changes)
+    for name, value in changes.items():
+        setattr(locked, name, value)
+    try:
+        with transaction.atomic():
+            locked.save(update_fields=[*changes, "updated_at"])
+    except IntegrityError:
+        raise ValidationError("序列号或资产编号已存在。") from None
+    labels = "、".join(str(getattr(Device._meta.get_field(name.removesuffix("_id")), "verbose_name", name))
+                      for name in changes)
+    DeviceEvent.objects.create(device=locked, kind="更新", note=f"{note}{labels}"[:300],
+                               actor=actor if getattr(actor, "is_authenticated", False) else None)
+    audit.record(audit.Action.UPDATE, locked, actor=actor, before=before, after=audit.snapshot(locked, changes))
+    return locked
+
+
+def find_assignee(ticket: Ticket, user_id: int) -> User:
+    """Whom a ticket may be assigned to: an active device admin or school admin of its school."""
+    user = User.objects.filter(pk=user_id, school_id=ticket.school_id, role__in=ASSIGNEE_ROLES, is_active=True).first()
+    if user is None:
+        raise ValidationError("处理人必须是本校的电教管理员或学校管理员。")
+    return user
+
+
+# --- Deadlines (SLA) per region ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SlaRow:
+    priority: str
+    label: str
+    respond_hours: int
+    fix_hours: int
+    source: str  # where the figures come from: 平台默认, or the region that set them
+    own: bool  # set on the region itself (not inherited)
+
+
+def _sla_settings(region_path: str) -> list[Sla]:
+    """The Sla rows on the region and its ancestors, the top region first (deeper ones win)."""
+    ancestry = [int(p) for p in region_path.strip("/").split("/") if p]
+    depth = {rid: i for i, rid in enumerate(ancestry)}
+    rows = Sla.objects.filter(region_id__in=ancestry).select_related("region")
+    return sorted(rows, key=lambda s: depth[s.region_id])
+
+
+def sla_hours(region_path: str) -> dict[str, tuple[int, int]]:
+    """(respond, fix) hours per priority for tickets of a school at region_path."""
+    table = dict(rules.DEFAULT_SLA_HOURS)
+    for row in _sla_settings(region_path):
+        table[row.priority] = (row.respond_hours, row.fix_hours)
+    return table
+
+
+def sla_rows(region: Region) -> list[SlaRow]:
+    """The deadlines in force in region, per priority, with where each comes from."""
+    found = {row.priority: row for row in _sla_settings(region.path)}
+    rows = []
+    for priority in Ticket.Priority.values:
+        row = found.get(priority)
+        respond, fix = (row.respond_hours, row.fix_hours) if row else rules.DEFAULT_SLA_HOURS[priority]
+        rows.append(SlaRow(priority, Ticket.Priority(priority).label, respond, fix,
+                           row.region.name if row else "平台默认", row is not None and row.region_id == region.pk))
+    return rows
+
+
+def may_set_sla(actor: Any, region: Region) -> bool:
+    return actor is None or (
+        not getattr(actor, "read_only", False)
+        and (actor.is_superuser or actor.role == "bureau_admin")
+        and actor.scope.covers_path(region.path)
+    )
+
+
+@transaction.atomic
+def set_sla(region: Region, priority: str, respond_hours: int, fix_hours: int, *, actor: Any) -> Sla:
+    """Set a region's deadlines for one priority (its schools and the regions below inherit them)."""
+    if not may_set_sla(actor, region):
+        raise PermissionDenied("只有本区域的局管理员可以设定维修时限。")
+    if priority not in Ticket.Priority.values:
+        raise ValidationError(f"未知的优先级“{priority}”。")
+    problems = rules.sla_problems(respond_hours, fix_hours)
+    if problems:
+        raise ValidationError(problems)
+    sla = Sla.objects.select_for_update().filter(region=region, priority=priority).first()
+    if sla is not None and (sla.respond_hours, sla.fix_hours) == (respond_hours, fix_hours):
+        return sla
+    before = audit.snapshot(sla, ["respond_hours", "fix_hours"]) if sla is not None else None
+    if sla is None:
+        sla = Sla(region=region, priority=priority)
+    sla.respond_hours, sla.fix_hours = respond_hours, fix_hours
+    sla.save()
+    audit.record(audit.Action.UPDATE if before else audit.Action.CREATE, sla, actor=actor, before=before,
+                 after={"priority": priority, "respond_hours": respond_hours, "fix_hours": fix_hours},
+                 object_repr=f"{region.name} {Ticket.Priority(priority).label}优先级维修时限", place=(region.path, None))
+    return sla

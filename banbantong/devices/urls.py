@@ -14,4 +14,8 @@ urlpatterns = [
     path("figures/", views.figures, name="figures"),
     path("companies/", views.companies, name="companies"),
     path("r/<str:token>/", views.report, name="report"),
+    path("import/", views.device_import, name="import"),
+    path("import/template.xlsx", views.device_import_template, name="import_template"),
+    path("import/<str:token>/", views.device_import_preview, name="import_preview"),
+    path("sla/", views.sla_settings, name="sla"),
 ]

@@ -3,30 +3,35 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.db.models import Q
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_protect
+from django.views.decorators.http import require_http_methods
 
 from banbantong.accounts.models import User
+from banbantong.core import uploads
 from banbantong.core.excel import workbook_response
 from banbantong.core.http import AuthedRequest
 from banbantong.core.listing import Col, render_list
 from banbantong.core.middleware import client_ip
 from banbantong.core.scope import get_for_user
-from banbantong.devices import queries, services
+from banbantong.devices import importer, queries, services
 from banbantong.devices.forms import CompanyForm, DeviceForm, FaultForm, PublicFaultForm
 from banbantong.devices.labels import labels_pdf
 from banbantong.devices.models import Company, Device, Ticket
-from banbantong.org.models import School
+from banbantong.org.models import Region, School
 
 
 def _errors(request: HttpRequest, exc: ValidationError) -> None:
@@ -293,3 +298,135 @@ def companies(request: AuthedRequest) -> HttpResponse:
                 return redirect("devices:companies")
     items = Company.objects.filter(region__in=_regions_above(user)).distinct()
     return render(request, "devices/companies.html", {"companies": items, "form": form})
+
+
+# --- Excel import of the register: upload, preview with every error, confirm ---------------------
+
+IMPORT_SESSION_KEY = "device_imports"
+IMPORT_KIND = "devices"  # the pending uploads' folder under MEDIA_ROOT/imports/
+# The page lists this many errors; each names its row and column.
+IMPORT_ERRORS_ON_PAGE = 200
+
+
+@login_required
+def device_import_template(request: AuthedRequest) -> HttpResponseBase:
+    return workbook_response("设备导入模板.xlsx", importer.template_sheets())
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def device_import(request: AuthedRequest) -> HttpResponse:
+    importer.check_can_import(request.user)
+    error = ""
+    typed = request.POST.get("school", "").strip()
+    school_name = typed or (request.user.school.name if request.user.school else "")
+    if request.method == "POST":
+        upload = request.FILES.get("file")
+        try:
+            if upload is None or not upload.size:
+                raise ValidationError("请选择要上传的设备表文件（不能是空文件）。")
+            suffix = uploads.spreadsheet_suffix(upload)
+            school = importer.find_school(typed, actor=request.user) if typed else None
+        except ValidationError as exc:
+            error = "；".join(exc.messages)
+        else:
+            token = uploads.store_pending(IMPORT_KIND, upload, suffix)
+            pending = request.session.get(IMPORT_SESSION_KEY, {})
+            pending[token] = {"name": Path(upload.name or "").name[:200], "suffix": suffix, "user": request.user.pk,
+                              "school": school.pk if school is not None else None}
+            request.session[IMPORT_SESSION_KEY] = pending
+            return redirect("devices:import_preview", token=token)
+    return render(request, "devices/import.html", {
+        "error": error, "school_name": school_name, "headers": list(importer.HEADERS.values()),
+        "max_mb": max(1, settings.BBT_IMPORT_MAX_BYTES // (1024 * 1024)),
+    })
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def device_import_preview(request: AuthedRequest, token: str) -> HttpResponseBase:
+    importer.check_can_import(request.user)
+    pending = request.session.get(IMPORT_SESSION_KEY, {})
+    entry = pending.get(token) if isinstance(pending.get(token), dict) else None
+    owned = entry is not None and entry.get("user") == request.user.pk
+    path = uploads.pending_file(IMPORT_KIND, token, entry["suffix"]) if entry is not None and owned else None
+    if entry is None or path is None:
+        raise Http404("导入记录不存在或已过期，请重新上传。")
+    school = get_for_user(School.objects.all(), request.user, pk=entry["school"]) if entry.get("school") else None
+    result, errors = None, []
+    try:
+        result = importer.import_devices(path, actor=request.user, school=school, file_name=entry["name"],
+                                         dry_run=request.method != "POST")
+    except importer.DevicesInvalid as exc:
+        errors = exc.row_errors
+    if result is not None and not result.dry_run:
+        path.unlink(missing_ok=True)
+        pending.pop(token, None)
+        request.session[IMPORT_SESSION_KEY] = pending
+        messages.success(request, f"设备表“{entry['name']}”已导入：新登记 {result.created} 台，更新 {result.updated} 台，"
+                                  f"无变化 {result.unchanged} 台。")
+        return redirect("devices:list")
+    return render(request, "devices/import_preview.html", {
+        "token": token, "file_name": entry["name"], "school": school, "result": result,
+        "errors": errors[:IMPORT_ERRORS_ON_PAGE], "error_count": len(errors),
+        "more_errors": len(errors) > IMPORT_ERRORS_ON_PAGE,
+    })
+
+
+# --- Repair deadlines (SLA) per region ---------------------------------------------------------------
+
+
+def _sla_region(request: AuthedRequest) -> Region:
+    """The region asked for (in scope, else 404), or the one the user's own tickets are timed by."""
+    user = request.user
+    if (raw := request.GET.get("region", "")).isdigit():
+        return get_for_user(Region.objects.all(), user, pk=int(raw))
+    region = user.region or (user.school.region if user.school else None)
+    if region is None:
+        school = School.objects.for_user(user).select_related("region").first()
+        region = school.region if school else Region.objects.filter(parent__isnull=True).order_by("pk").first()
+    if region is None:
+        raise Http404("还没有任何区域。")
+    return region
+
+
+def _whole_hours(raw: str) -> int:
+    # Anything but a whole number becomes 0, which the rule reports as "须为正整数小时".
+    raw = raw.strip()
+    return int(raw) if raw.lstrip("-").isdigit() and len(raw) < 10 else 0
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def sla_settings(request: AuthedRequest) -> HttpResponse:
+    user = request.user
+    region = _sla_region(request)
+    can_edit = services.may_set_sla(user, region)
+    rows = services.sla_rows(region)
+    errors: dict[str, list[str]] = {}
+    if request.method == "POST":
+        if not can_edit:
+            raise PermissionDenied("只有本区域的局管理员可以修改维修时限。")
+        wanted = {r.priority: (_whole_hours(request.POST.get(f"{r.priority}_respond", "")),
+                               _whole_hours(request.POST.get(f"{r.priority}_fix", ""))) for r in rows}
+        try:
+            with transaction.atomic():
+                for r in rows:
+                    if wanted[r.priority] != (r.respond_hours, r.fix_hours):
+                        try:
+                            services.set_sla(region, r.priority, *wanted[r.priority], actor=user)
+                        except ValidationError as exc:
+                            errors[r.priority] = exc.messages
+                if errors:
+                    raise ValidationError("有错误，未保存。")  # undo the rows that were fine
+        except ValidationError:
+            messages.error(request, "维修时限有错误，没有保存任何修改。请按提示改正。")
+        else:
+            messages.success(request, f"已保存{region.name}的维修时限；之后的新报修单按新时限计算。")
+            return redirect(f"{reverse('devices:sla')}?region={region.pk}")
+    regions = Region.objects.for_user(user).exclude(level=Region.Level.TOWN).order_by("path") if user.is_regional else []
+    table = [{"row": r, "errors": errors.get(r.priority, []),
+              "respond": request.POST.get(f"{r.priority}_respond", r.respond_hours),
+              "fix": request.POST.get(f"{r.priority}_fix", r.fix_hours)} for r in rows]
+    return render(request, "devices/sla.html", {"region": region, "table": table, "can_edit": can_edit,
+                                                "regions": regions})

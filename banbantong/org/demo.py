@@ -5,7 +5,10 @@
 every kind, with the terminal modes of the plan's rule, dated build history, a classroom per
 class, ~3,000 teachers with accounts, and one account per role. Everything comes from one
 seeded `random.Random`, so two builds on the same day are identical. It is a builder for
-`bbt demo` and for tests, not a service: it writes in bulk and leaves one audit entry.
+`bbt demo` and for tests, not a service: it writes the registry in bulk and leaves one audit entry.
+Then `demo_activity.build_activity()` puts the county to work through the real services:
+targets, funding and scenarios; devices and three months of repair tickets; a semester with
+timetables, lesson records and a batch of terminal events.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from django.utils import timezone
 
 from banbantong.accounts.models import User
 from banbantong.core import audit
+from banbantong.org import demo_activity
 from banbantong.org.models import Classroom, ClassStatusChange, Region, School, Teacher, TeachingClass
 from banbantong.org.services import ensure_region, refresh_school_counts, school_is_rural
 from banbantong.planning.models import TerminalMode
@@ -46,8 +50,9 @@ XINGAN_TEACHERS = 240
 JISHUI_BUILDING = 36
 BATCH_SIZE = 500
 
-# Stages reported to the progress callback, in order.
-STAGES = ("区域", "学校", "教学班", "教室", "建设记录", "教师账号", "角色账号")
+# Stages reported to the progress callback, in order: the registry's, then the activity's.
+REGISTRY_STAGES = ("区域", "学校", "教学班", "教室", "建设记录", "教师账号", "角色账号")
+STAGES = REGISTRY_STAGES + demo_activity.STAGES
 
 K = School.Kind
 S = TeachingClass.Status
@@ -184,6 +189,8 @@ class DemoResult:
     built: int
     teachers: int
     accounts: tuple[DemoAccount, ...]
+    # One line per part of the activity (planning, devices, usage), for `bbt demo` to print.
+    activity: tuple[str, ...] = ()
 
 
 class DemoError(Exception):
@@ -221,8 +228,13 @@ def build_demo(
     teachers: int = JISHUI_TEACHERS,
     today: dt.date | None = None,
     progress: Callable[[str], None] | None = None,
+    activity: bool = True,
 ) -> DemoResult:
-    """Build the demo unless it exists (then return it as it is). `teachers` is 吉水's count."""
+    """Build the demo unless it exists (then return it as it is). `teachers` is 吉水's count.
+
+    `activity=False` builds the registry only (quicker, for tests of the registry). With the
+    activity, `today` must be the clock's date: the services stamp the real time.
+    """
     existing = demo_county()
     if existing is not None:
         return describe(existing, created=False)
@@ -230,9 +242,17 @@ def build_demo(
     if taken:
         raise DemoError(f"数据库中已有同名账号（{'、'.join(taken)}），演示数据只能建在空库里。请换一个 BBT_DATA_DIR。")
     password_hash = _demo_password_hash()
-    builder = _Builder(random.Random(seed), today or timezone.localdate(), password_hash, progress)  # noqa: S311
+    today = today or timezone.localdate()
+    if activity and today != timezone.localdate():
+        raise DemoError(f"演示的使用数据按当前时钟生成，today（{today}）必须是今天；或用 activity=False 只建名册。")
+    builder = _Builder(random.Random(seed), today, password_hash, progress)  # noqa: S311
     with transaction.atomic():
         county = builder.build(teachers)
+        if activity:
+            try:
+                demo_activity.build_activity(county, seed=seed, today=today, progress=progress)
+            except demo_activity.ActivityError as exc:
+                raise DemoError(str(exc)) from exc
     return describe(county, created=True)
 
 
@@ -257,6 +277,7 @@ def describe(county: Region, *, created: bool) -> DemoResult:
         built=classes.built().count(),
         teachers=Teacher.objects.filter(school__region__parent=county).count(),
         accounts=accounts(),
+        activity=demo_activity.summary_lines(county),
     )
 
 
@@ -606,11 +627,13 @@ class _Builder:
         self, city: Region, jishui: Region, xingan: Region, plans: list[_SchoolPlan]
     ) -> None:
         school = next(p.school for p in plans if p.name == DEMO_SCHOOL)
-        # The teacher account is one of the school's own teachers, renamed so it is easy to type.
+        # The teacher account is one of the school's own teachers, renamed so it is easy to type,
+        # and teaching 语文, the subject whose week shows the most Banbantong lessons.
         teacher = Teacher.objects.filter(school=school).select_related("user").order_by("id").first()
         if teacher is None:
             raise DemoError(f"{DEMO_SCHOOL}没有教师，无法建立演示教师账号。")
         User.objects.filter(pk=teacher.user_id).update(username="teacher")
+        Teacher.objects.filter(pk=teacher.pk).update(subject="语文")
         people: dict[str, dict[str, Any]] = {
             "admin": dict(role=User.Role.BUREAU_ADMIN, region=jishui, display_name="吉水县电教站管理员"),
             "city_admin": dict(role=User.Role.BUREAU_ADMIN, region=city, display_name="吉安市电教馆管理员"),

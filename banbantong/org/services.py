@@ -54,7 +54,7 @@ def set_class_status(
     _check_can_write(actor)
     if status not in TeachingClass.Status.values:
         raise ValidationError({"status": f"未知的建设状态：{status}"})
-    locked = TeachingClass.objects.select_for_update().select_related("school").get(pk=klass.pk)
+    locked = TeachingClass.objects.select_for_update(of=("self",)).select_related("school").get(pk=klass.pk)
     if locked.status == status:
         return locked
     if is_backwards(locked.status, status) and not reason.strip():
@@ -128,7 +128,7 @@ def update_school(school: School, *, actor: Any, expected_updated_at: dt.datetim
     refused with the current values rather than silently overwriting them.
     """
     _check_can_write(actor)
-    locked = School.objects.select_for_update().select_related("region").get(pk=school.pk)
+    locked = School.objects.select_for_update(of=("self",)).select_related("region").get(pk=school.pk)
     if not can_edit_school(actor, locked):
         raise PermissionDenied("只有本校管理员或所属区域的局管理员可以修改学校信息。")
     unknown = set(changes) - set(SCHOOL_EDITABLE_FIELDS)

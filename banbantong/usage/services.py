@@ -227,7 +227,7 @@ def record_lesson(
 @transaction.atomic
 def confirm_record(record: LessonRecord, *, actor: Any, topic: str = "") -> LessonRecord:
     """The teacher confirms a record proposed from terminal events: one click, then it counts."""
-    locked = LessonRecord.objects.select_for_update().select_related("school", "klass", "teacher").get(pk=record.pk)
+    locked = LessonRecord.objects.select_for_update(of=("self",)).select_related("school", "klass", "teacher").get(pk=record.pk)
     _may_record(actor, locked.klass, locked.teacher)
     if locked.status == LessonRecord.Status.CONFIRMED:
         return locked
@@ -242,7 +242,7 @@ def confirm_record(record: LessonRecord, *, actor: Any, topic: str = "") -> Less
 
 @transaction.atomic
 def delete_record(record: LessonRecord, *, actor: Any) -> None:
-    locked = LessonRecord.objects.select_for_update().select_related("school", "klass", "teacher").get(pk=record.pk)
+    locked = LessonRecord.objects.select_for_update(of=("self",)).select_related("school", "klass", "teacher").get(pk=record.pk)
     _may_record(actor, locked.klass, locked.teacher)
     if locked.status == LessonRecord.Status.CONFIRMED:
         _bump(locked, -1)

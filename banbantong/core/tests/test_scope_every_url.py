@@ -14,6 +14,8 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from banbantong.accounts import services as account_services
 from banbantong.conftest import World
+from banbantong.devices.tests.test_api import api_post_case
+from banbantong.resources.tests import kit as resources_kit
 
 Case = Callable[[World, Client], None]
 
@@ -262,6 +264,7 @@ CASES: dict[str, Case] = {
     "core:dashboard": list_page("/", "文峰", "alice", "bob"),
     "core:audit_log": list_page("/audit/", "文峰中心小学", "auditor_a", "auditor_b"),
     "core:healthz": public(200, "/healthz"),
+    "core:notifications": public(),  # the caller's own reminders: usage/tests (Notification.for_user)
     "accounts:login": public(200, "/accounts/login/"),
     "accounts:logout": public(),  # ends the caller's own session only
     "accounts:password_change": public(),  # changes the caller's own password only: test_accounts.py
@@ -299,10 +302,15 @@ CASES: dict[str, Case] = {
     "devices:figures": device_list_case("/devices/figures/", "CB-X06"),
     "devices:companies": public(),  # the contact book of the user's own regions
     "devices:report": qr_case,
+    "devices:import": public(),  # a form; the schools named in the file are scoped: devices/tests/test_import.py
+    "devices:import_preview": public(),  # the uploader's own session token only: devices/tests/test_import.py
+    "devices:import_template": public(),  # an empty template: no data
+    "devices:sla": region_page("/devices/sla/"),
     "usage:my_week": my_week_case,
     "usage:dashboard": region_page("/usage/?week=2026-W47"),
     "usage:flagged": flagged_case,
     "usage:calendar": region_page("/usage/calendar/"),
+    "usage:timetable": object_page(lambda w: f"/usage/timetable/?school={w.school_a.pk}", "principal_a", "bob"),
     # API
     "api:post_events": events_case,
     "api:get_compliance": region_page("/api/v1/compliance?week=2026-W47"),
@@ -332,6 +340,30 @@ CASES: dict[str, Case] = {
     "api:list_classes": list_page("/api/v1/classes", "文峰中心小学", "device_admin_a", "bob"),
     "api:class_detail": api_object(lambda w: f"/api/v1/classes/{w.class_a.pk}", "teacher_user_a", "bob"),
     "api:list_teachers": list_page("/api/v1/teachers", "王老师", "reviewer_a", "bob"),
+    "api:list_devices": device_list_case("/api/v1/devices", "CB-X06"),
+    "api:device_detail": device_case(lambda w, k: f"/api/v1/devices/{k['device'].pk}"),  # type: ignore[index]
+    "api:device_figures": device_list_case("/api/v1/devices/figures", "CB-X06"),
+    "api:register_device": api_post_case("register_device"),
+    "api:report_fault": api_post_case("report_fault"),
+    "api:list_tickets": device_list_case("/api/v1/tickets", "文峰中心小学"),
+    "api:my_tickets": device_list_case("/api/v1/tickets/mine", "文峰中心小学"),
+    "api:ticket_detail": device_case(lambda w, k: f"/api/v1/tickets/{k['ticket'].pk}"),  # type: ignore[index]
+    "api:change_ticket_state": api_post_case("change_ticket_state"),
+    "api:escalate_ticket": api_post_case("escalate_ticket"),
+    # resources (helpers in resources/tests/kit.py: they store files under a private MEDIA_ROOT)
+    "resources:list": resources_kit.resource_list_case("/resources/"),
+    "resources:upload": resources_kit.upload_page_case,
+    "resources:detail": resources_kit.resource_url_case(lambda w, r: f"/resources/{r.pk}/"),
+    "resources:download": resources_kit.resource_url_case(lambda w, r: f"/resources/{r.pk}/download", "alice"),
+    "api:list_resources": resources_kit.resource_list_case("/api/v1/resources", "principal_a"),
+    "api:resource_detail": resources_kit.resource_url_case(lambda w, r: f"/api/v1/resources/{r.pk}"),
+    "api:create_resource": resources_kit.create_resource_case,
+    "api:check_blob": resources_kit.blob_check_case,
+    "api:start_upload": resources_kit.start_upload_case,
+    "api:upload_status": resources_kit.upload_session_case("get", ""),
+    "api:put_chunk": resources_kit.upload_session_case("put", "/chunks/0"),
+    "api:complete_upload": resources_kit.upload_session_case("post", "/complete"),
+    "api:cancel_upload": resources_kit.upload_session_case("delete", "", ok=(204,)),
 }
 
 

@@ -472,8 +472,8 @@ def test_command_exits_non_zero_on_bad_input(tmp_path: Path) -> None:
 
 @pytest.mark.django_db
 def test_command_rejects_unknown_kind(tmp_path: Path) -> None:
-    with pytest.raises(CommandError, match="未知的导入类型“devices”"):
-        call_command("import", "devices", str(make_survey(tmp_path / "s.xlsx")), "--region", "吉水县")
+    with pytest.raises(CommandError, match="未知的导入类型“robots”"):
+        call_command("import", "robots", str(make_survey(tmp_path / "s.xlsx")), "--region", "吉水县")
 
 
 @pytest.mark.django_db

@@ -81,6 +81,10 @@ class Command(BaseCommand):
             f"\n其余教师账号为 js00001 起（新干县为 xg00001 起），密码同为 {demo.DEMO_PASSWORD}。"
             "演示密码人人皆知，切勿在正式环境使用。\n"
         )
+        for line in result.activity:
+            self.stdout.write(line)
+        if result.activity:
+            self.stdout.write("")
         if not options["no_serve"]:
             call_command("serve", addr=options["addr"], threads=options["threads"])
 

@@ -18,7 +18,7 @@ from banbantong.org.models import Region
 from banbantong.org.survey.report import write_error_report
 from banbantong.org.survey.service import SurveyInvalid, import_survey
 
-KINDS = {"survey": "调查表（学校、年级、教学班）"}
+KINDS = {"survey": "调查表（学校、年级、教学班）", "devices": "设备登记册（按序列号新增或更新）"}
 # Enough to see the pattern of what is wrong; the --report workbook has every row.
 ERRORS_SHOWN = 50
 LEVELS = {
@@ -48,13 +48,15 @@ class TqdmProgress:
 
 
 class Command(BaseCommand):
-    help = "导入数据。目前支持：bbt import survey 调查表.xlsx --region 区域名称 [--dry-run] [--report 错误.xlsx]"
+    help = ("导入数据。目前支持：bbt import survey 调查表.xlsx --region 区域名称 [--dry-run] [--report 错误.xlsx]；"
+            "bbt import devices 设备表.xlsx [--school 学校名称]")
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("kind", help="导入类型：survey（调查表）")
+        parser.add_argument("kind", help="导入类型：survey（调查表）、devices（设备登记册）")
         parser.add_argument("file", help="Excel 文件（.xlsx）")
         parser.add_argument("--region", help="调查表所属的市或区县名称；不存在时新建为顶级区域")
         parser.add_argument("--level", help="新建区域的级别：province/city/county（默认按名称推断）")
+        parser.add_argument("--school", help="devices：整张表所属的学校（表中学校名称可留空）")
         parser.add_argument("--dry-run", action="store_true", help="只检查并统计，不写入")
         parser.add_argument("--report", help="把错误清单写入这个 .xlsx 文件")
 
@@ -66,6 +68,11 @@ class Command(BaseCommand):
         path = Path(options["file"])
         if not path.is_file():
             raise CommandError(f"找不到文件：{path}")
+        if kind == "devices":
+            from banbantong.devices.management.commands._import_devices import run
+
+            report_path = Path(options["report"]) if options["report"] else None
+            return run(self, path, school=options["school"], dry_run=options["dry_run"], report=report_path)
         region = (options["region"] or "").strip()
         if not region:
             raise CommandError("请用 --region 指定调查表所属的市或区县，例如 --region 吉水县")

@@ -1,0 +1,203 @@
+"""API: resource uploads (hash-first, resumable), metadata and the user's resources.
+
+Uploading a file: ask `POST /resources/blobs/check` whether the server already holds its SHA-256
+(秒传); if not, start an upload session, `PUT` each chunk with its own SHA-256 in the
+`X-Chunk-SHA256` header (in any order, again after a broken connection: the session lists what
+arrived), then `complete`. Finally `POST /resources` with the metadata and the file's SHA-256.
+Downloads are the page URL in `download_url` (Range supported).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.urls import reverse
+from ninja import Field, Router, Schema, Status
+from ninja.pagination import LimitOffsetPagination, paginate
+
+from banbantong.core.http import api_user
+from banbantong.core.scope import get_for_user
+from banbantong.org.models import Region, School
+from banbantong.resources import services
+from banbantong.resources.models import Blob, Resource, UploadSession
+from banbantong.resources.views import resource_queryset
+
+router = Router(tags=["资源库"])
+BODY_BLOCK = 64 * 1024
+
+
+class BlobCheckIn(Schema):
+    sha256: str
+    size: int
+
+
+class BlobCheckOut(Schema):
+    exists: bool
+
+
+class BlobOut(Schema):
+    sha256: str
+    size: int
+    content_type: str
+
+
+class UploadStartIn(Schema):
+    file_name: str
+    sha256: str
+    size: int
+    chunk_size: int | None = None
+
+
+class UploadOut(Schema):
+    id: str
+    file_name: str
+    sha256: str
+    size: int
+    chunk_size: int
+    chunk_count: int
+    received: list[int]
+    missing: list[int]
+    expires_at: dt.datetime
+
+    @staticmethod
+    def resolve_chunk_count(obj: UploadSession) -> int:
+        return services.chunk_count(obj)
+
+    @staticmethod
+    def resolve_missing(obj: UploadSession) -> list[int]:
+        return services.missing_chunks(obj)
+
+
+class ResourceIn(Schema):
+    title: str
+    kind: str
+    file_name: str
+    sha256: str
+    school_id: int | None = Field(None, description="默认为上传人所在学校")
+    network_region_id: int | None = Field(None, description="提交到区域资源网（本校所在区域或其上级）")
+    stage: str = ""
+    subject: str = ""
+    grade: str = ""
+    edition: str = ""
+    volume: str = ""
+    unit: str = ""
+    lesson: str = ""
+    description: str = ""
+    tags: str = ""
+
+
+class ResourceOut(Schema):
+    id: int
+    title: str
+    kind: str
+    kind_label: str = Field(..., alias="get_kind_display")
+    stage: str
+    subject: str
+    grade: str
+    edition: str
+    volume: str
+    unit: str
+    lesson: str
+    description: str
+    tags: str
+    school_id: int
+    school_name: str = Field(..., alias="school.name")
+    author: str
+    library: str
+    status: str
+    network_region_id: int | None
+    original_name: str
+    sha256: str = Field(..., alias="blob.sha256")
+    size: int = Field(..., alias="blob.size")
+    content_type: str = Field(..., alias="blob.content_type")
+    download_url: str
+    created_at: dt.datetime
+
+    @staticmethod
+    def resolve_author(obj: Resource) -> str:
+        return str(obj.author)
+
+    @staticmethod
+    def resolve_download_url(obj: Resource) -> str:
+        return reverse("resources:download", args=[obj.pk])
+
+
+def _session(request: HttpRequest, session_id: str) -> UploadSession:
+    return get_for_user(UploadSession.objects.all(), api_user(request), pk=session_id)
+
+
+@router.post("/resources/blobs/check", response=BlobCheckOut, summary="秒传：服务器是否已有此文件（按 SHA-256 与大小）")
+def check_blob(request: HttpRequest, payload: BlobCheckIn) -> dict[str, bool]:
+    return {"exists": services.blob_exists(payload.sha256, payload.size)}
+
+
+@router.post("/resources/uploads", response={201: UploadOut}, summary="开始分片上传（断点续传）")
+def start_upload(request: HttpRequest, payload: UploadStartIn) -> Status[UploadSession]:
+    session = services.start_upload(actor=api_user(request), file_name=payload.file_name, sha256=payload.sha256,
+                                    size=payload.size, chunk_size=payload.chunk_size)
+    return Status(201, session)
+
+
+@router.get("/resources/uploads/{session_id}", response=UploadOut, summary="上传进度：已收到与缺少的分片")
+def upload_status(request: HttpRequest, session_id: str) -> UploadSession:
+    return _session(request, session_id)
+
+
+@router.put("/resources/uploads/{session_id}/chunks/{int:index}", response=UploadOut,
+            summary="上传第 index 片（请求体为原始字节，X-Chunk-SHA256 头为本片的 SHA-256）")
+def put_chunk(request: HttpRequest, session_id: str, index: int) -> UploadSession:
+    session = _session(request, session_id)
+    # The body is read in blocks straight into a temporary file, never whole into memory.
+    body = iter(lambda: request.read(BODY_BLOCK), b"")
+    return services.receive_chunk(session, index, body, chunk_sha256=request.headers.get("X-Chunk-SHA256", ""),
+                                  actor=api_user(request))
+
+
+@router.post("/resources/uploads/{session_id}/complete", response=BlobOut, summary="合并分片、校验整个文件并存储")
+def complete_upload(request: HttpRequest, session_id: str) -> Blob:
+    return services.complete_upload(_session(request, session_id), actor=api_user(request))
+
+
+@router.delete("/resources/uploads/{session_id}", response={204: None}, summary="取消上传并删除已收到的分片")
+def cancel_upload(request: HttpRequest, session_id: str) -> Status[None]:
+    services.cancel_upload(_session(request, session_id), actor=api_user(request))
+    return Status(204, None)
+
+
+@router.get("/resources", response=list[ResourceOut], summary="我可见的资源（kind、subject、grade 筛选，q 查找）")
+@paginate(LimitOffsetPagination)
+def list_resources(
+    request: HttpRequest, kind: str = "", subject: str = "", grade: str = "", q: str = ""
+) -> QuerySet[Resource]:
+    return resource_queryset(api_user(request), {"kind": kind, "subject": subject, "grade": grade, "q": q})  # type: ignore[no-any-return]
+
+
+@router.get("/resources/{int:resource_id}", response=ResourceOut, summary="资源详情")
+def resource_detail(request: HttpRequest, resource_id: int) -> Resource:
+    return get_for_user(Resource.objects.select_related("school", "author", "blob"), api_user(request), pk=resource_id)
+
+
+@router.post("/resources", response={201: ResourceOut}, summary="登记资源：用已上传（或已存在）文件的 SHA-256，不再传文件")
+def create_resource(request: HttpRequest, payload: ResourceIn) -> Status[Resource]:
+    user = api_user(request)
+    school_id = payload.school_id or user.school_id
+    if school_id is None:
+        raise ValidationError({"school_id": ["请指定学校。"]})
+    school = get_for_user(School.objects.all(), user, pk=school_id)
+    region: Any = None
+    if payload.network_region_id is not None:
+        region = Region.objects.filter(pk=payload.network_region_id).first()
+        if region is None:
+            raise ValidationError({"network_region_id": ["区域不存在。"]})
+    data = services.ResourceInput(
+        title=payload.title, kind=payload.kind, school=school, file_name=payload.file_name, network_region=region,
+        stage=payload.stage, subject=payload.subject, grade=payload.grade, edition=payload.edition,
+        volume=payload.volume, unit=payload.unit, lesson=payload.lesson, description=payload.description,
+        tags=payload.tags,
+    )
+    resource = services.create_resource(data, actor=user, sha256=payload.sha256)
+    return Status(201, Resource.objects.select_related("school", "author", "blob").get(pk=resource.pk))

@@ -1,0 +1,34 @@
+"""Forms of the resource pages: they check the shape of input; the services decide the rest."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+
+from banbantong.org.models import School
+from banbantong.resources import rules
+from banbantong.resources.models import Resource
+
+
+class ResourceUploadForm(forms.Form):
+    file = forms.FileField(label="文件", help_text="可上传：" + "、".join(rules.accepted_extensions()))
+    title = forms.CharField(label="标题", max_length=200)
+    kind = forms.ChoiceField(label="类型", choices=Resource.Kind.choices)
+    school = forms.ModelChoiceField(label="学校", queryset=School.objects.none())
+    stage = forms.CharField(label="学段", max_length=20, required=False)
+    subject = forms.CharField(label="学科", max_length=20, required=False)
+    grade = forms.CharField(label="年级", max_length=20, required=False)
+    edition = forms.CharField(label="教材版本", max_length=40, required=False)
+    volume = forms.CharField(label="册次", max_length=20, required=False)
+    unit = forms.CharField(label="单元", max_length=60, required=False)
+    lesson = forms.CharField(label="课时", max_length=60, required=False)
+    description = forms.CharField(label="简介", required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    tags = forms.CharField(label="标签（逗号分隔）", max_length=200, required=False)
+
+    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        schools = School.objects.for_user(user).order_by("name")
+        self.fields["school"].queryset = schools  # type: ignore[attr-defined]
+        if getattr(user, "school_id", None):
+            self.fields["school"].initial = user.school_id

@@ -1,0 +1,171 @@
+"""The resource library (资源库): stored files (blobs), the resources that name them, uploads in progress.
+
+A file is stored once, under a key derived from its SHA-256 (content-addressed); any number of
+resources may point at the same blob. A resource belongs to a school's library and may also be
+submitted to a regional network (资源网), where, once approved, every school under that region
+sees it. Resumable uploads keep their state in `UploadSession` so that any app process can take
+the next chunk.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from banbantong.core.scope import scope_of
+
+
+class Blob(models.Model):
+    """File bytes, once. Written only by `storage.store_blob`, after every check has passed."""
+
+    sha256 = models.CharField("SHA-256", max_length=64, primary_key=True)
+    size = models.PositiveBigIntegerField("大小(字节)")
+    content_type = models.CharField("内容类型", max_length=100)
+    storage_key = models.CharField("存储键", max_length=200, unique=True)
+    created_at = models.DateTimeField("存入时间", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "文件"
+        verbose_name_plural = "文件"
+
+    def __str__(self) -> str:
+        return f"{self.sha256[:12]}… ({self.size} 字节)"
+
+
+def ancestor_paths(path: str) -> list[str]:
+    """'/1/4/17/' -> ['/1/', '/1/4/', '/1/4/17/']: the region itself and every region above it."""
+    parts = [p for p in path.strip("/").split("/") if p]
+    return ["/" + "/".join(parts[: i + 1]) + "/" for i in range(len(parts))]
+
+
+class ResourceQuerySet(models.QuerySet["Resource"]):
+    def for_user(self, user: Any) -> ResourceQuerySet:
+        """Resources of the schools in the user's scope, plus approved network resources of any
+        region at or above the user's places (a county network reaches all its schools)."""
+        scope = scope_of(user)
+        own = scope.q(region_path_field="school__region_path", school_field="school_id")
+        if own is None:
+            return self
+        places: set[str] = set(scope.region_paths)
+        if scope.school_ids:
+            from banbantong.org.models import School
+
+            places |= set(School.objects.filter(pk__in=scope.school_ids).values_list("region_path", flat=True))
+        above = sorted({a for p in places for a in ancestor_paths(p)})
+        if above:
+            own |= Q(library=Resource.Library.NETWORK, status=Resource.Status.APPROVED, network_path__in=above)
+        return self.filter(own)
+
+
+class Resource(models.Model):
+    class Kind(models.TextChoices):
+        COURSEWARE = "courseware", "课件"
+        LESSON_PLAN = "lesson_plan", "教案"
+        UNIT_TEST = "unit_test", "单元测试"
+        MIDTERM = "midterm", "期中试卷"
+        FINAL = "final", "期末试卷"
+        VIDEO = "video", "视频"
+        QUESTION_BANK = "question_bank", "题库"
+        MORAL = "moral", "德育资源"
+        OTHER = "other", "其他"
+
+    class Library(models.TextChoices):
+        SCHOOL = "school", "校本资源库"
+        NETWORK = "network", "区域资源网"
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "草稿"
+        SUBMITTED = "submitted", "待审核"
+        APPROVED = "approved", "已通过"
+        REJECTED = "rejected", "已退回"
+
+    title = models.CharField("标题", max_length=200)
+    kind = models.CharField("类型", max_length=20, choices=Kind.choices)
+    # Catalogue fields stay plain text until the catalogue (textbook editions, units, lessons) arrives.
+    stage = models.CharField("学段", max_length=20, blank=True)
+    subject = models.CharField("学科", max_length=20, blank=True, db_index=True)
+    grade = models.CharField("年级", max_length=20, blank=True)
+    edition = models.CharField("教材版本", max_length=40, blank=True)
+    volume = models.CharField("册次", max_length=20, blank=True)
+    unit = models.CharField("单元", max_length=60, blank=True)
+    lesson = models.CharField("课时", max_length=60, blank=True)
+    description = models.TextField("简介", blank=True)
+    tags = models.CharField("标签", max_length=200, blank=True, help_text="用逗号分隔")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="上传人", on_delete=models.PROTECT, related_name="resources"
+    )
+    school = models.ForeignKey("org.School", verbose_name="学校", on_delete=models.PROTECT, related_name="resources")
+    library = models.CharField("所在资源库", max_length=10, choices=Library.choices, default=Library.SCHOOL)
+    network_region = models.ForeignKey(
+        "org.Region", verbose_name="提交到的区域资源网", null=True, blank=True, on_delete=models.PROTECT,
+        related_name="network_resources",
+    )
+    # A copy of the network region's path, so that scope filters one indexed column.
+    network_path = models.CharField(max_length=255, blank=True, db_index=True, editable=False)
+    status = models.CharField("审核状态", max_length=10, choices=Status.choices, default=Status.DRAFT)
+    original_name = models.CharField("原文件名", max_length=255)
+    blob = models.ForeignKey(Blob, verbose_name="文件", on_delete=models.PROTECT, related_name="resources")
+    created_at = models.DateTimeField("上传时间", auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField("更新时间", auto_now=True)
+
+    objects = ResourceQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "资源"
+        verbose_name_plural = "资源"
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(library="school", network_region__isnull=True)
+                | Q(library="network", network_region__isnull=False),
+                name="resource_network_region_iff_network",
+            ),
+        ]
+        indexes = [models.Index(fields=["library", "status", "network_path"], name="resource_network_scope")]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.network_path = self.network_region.path if self.network_region is not None else ""
+        super().save(*args, **kwargs)
+
+    def audit_place(self) -> tuple[str, int | None]:
+        return (self.school.region_path, self.school_id)
+
+
+class UploadSessionQuerySet(models.QuerySet["UploadSession"]):
+    def for_user(self, user: Any) -> UploadSessionQuerySet:
+        # An upload in progress is its uploader's alone.
+        if not getattr(user, "is_authenticated", False):
+            return self.none()
+        return self.filter(owner_id=user.pk)
+
+
+class UploadSession(models.Model):
+    """A resumable upload: the file's declared hash and size, and which chunks have arrived."""
+
+    id = models.CharField(primary_key=True, max_length=48, editable=False)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="upload_sessions")
+    file_name = models.CharField("原文件名", max_length=255)
+    sha256 = models.CharField("SHA-256", max_length=64)
+    size = models.PositiveBigIntegerField("大小(字节)")
+    chunk_size = models.PositiveIntegerField("分片大小(字节)")
+    received = models.JSONField("已收到的分片", default=list)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField("过期时间", db_index=True)
+
+    objects = UploadSessionQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "上传会话"
+        verbose_name_plural = "上传会话"
+
+    def __str__(self) -> str:
+        return f"{self.file_name} ({len(self.received)} 片)"
+
+    def audit_place(self) -> tuple[str, int | None]:
+        return self.owner.audit_place()  # type: ignore[attr-defined,no-any-return]

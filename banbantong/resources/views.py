@@ -1,0 +1,181 @@
+"""Resource pages: the list of the user's scope, a detail page, the upload form and downloads."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.uploadhandler import TemporaryFileUploadHandler
+from django.db.models import Q
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
+from django.shortcuts import redirect, render
+from django.template.defaultfilters import filesizeformat
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
+from django.views.decorators.http import require_safe
+
+from banbantong.core.http import AuthedRequest
+from banbantong.core.listing import Col, render_list
+from banbantong.core.scope import get_for_user
+from banbantong.resources import rules, services, storage
+from banbantong.resources.forms import ResourceUploadForm
+from banbantong.resources.models import Blob, Resource
+
+# Downloads are never rendered by the browser in our origin: no scripts, no plugins, no frames.
+DOWNLOAD_CSP = "default-src 'none'; sandbox"
+
+
+def resource_queryset(user: Any, params: Any) -> Any:
+    """The user's resources with the list filters applied (page, export and API alike)."""
+    qs = Resource.objects.for_user(user).select_related("school", "author", "blob")
+    if params.get("kind") in Resource.Kind.values:
+        qs = qs.filter(kind=params["kind"])
+    if subject := (params.get("subject") or "").strip()[:20]:
+        qs = qs.filter(subject=subject)
+    if grade := (params.get("grade") or "").strip()[:20]:
+        qs = qs.filter(grade=grade)
+    if q := (params.get("q") or "").strip()[:50]:
+        qs = qs.filter(Q(title__contains=q) | Q(tags__contains=q) | Q(original_name__contains=q))
+    return qs.order_by("-created_at", "-id")
+
+
+@login_required
+def resource_list(request: AuthedRequest) -> HttpResponseBase:
+    columns = [
+        Col("标题", lambda r: r.title, link=lambda r: reverse("resources:detail", args=[r.pk])),
+        Col("类型", lambda r: r.get_kind_display()),
+        Col("学段", lambda r: r.stage),
+        Col("学科", lambda r: r.subject),
+        Col("年级", lambda r: r.grade),
+        Col("教材版本", lambda r: r.edition),
+        Col("学校", lambda r: r.school.name),
+        Col("上传人", lambda r: str(r.author)),
+        Col("资源库", lambda r: r.get_library_display()),
+        Col("审核状态", lambda r: r.get_status_display() if r.library == Resource.Library.NETWORK else ""),
+        Col("大小", lambda r: filesizeformat(r.blob.size)),
+        Col("上传时间", lambda r: timezone.localtime(r.created_at).strftime("%Y-%m-%d %H:%M")),
+    ]
+    return render_list(
+        request, template="resources/resource_list.html", queryset=resource_queryset(request.user, request.GET),
+        columns=columns, title="资源库", export_name="资源库",
+        context={"kinds": Resource.Kind.choices, "g": request.GET, "may_upload": services.may_upload(request.user)},
+    )
+
+
+@login_required
+def resource_detail(request: AuthedRequest, resource_id: int) -> HttpResponse:
+    resource = get_for_user(
+        Resource.objects.select_related("school", "author", "blob", "network_region"), request.user, pk=resource_id
+    )
+    return render(request, "resources/resource_detail.html", {"resource": resource, "blob": resource.blob, "may_upload": services.may_upload(request.user)})
+
+
+@login_required
+@csrf_exempt
+def upload(request: AuthedRequest) -> HttpResponse:
+    # Spool every uploaded file to disk, even a small one: the handlers must be set before the
+    # body is read, hence the CSRF check in the inner view rather than in the middleware.
+    request.upload_handlers = [TemporaryFileUploadHandler(request)]
+    return _upload(request)
+
+
+@csrf_protect
+def _upload(request: AuthedRequest) -> HttpResponse:
+    if not services.may_upload(request.user):
+        raise PermissionDenied("您的账号不能上传资源。")
+    limit = storage.max_bytes()
+    if request.method == "POST" and int(request.META.get("CONTENT_LENGTH") or 0) > limit + 1024 * 1024:
+        form = ResourceUploadForm(user=request.user)
+        form.add_error(None, rules.too_big_message(limit))
+        return render(request, "resources/upload.html", {"form": form, "may_upload": True}, status=413)
+    form = ResourceUploadForm(request.POST or None, request.FILES or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        cd = form.cleaned_data
+        upload_file = cd["file"]
+        data = services.ResourceInput(
+            file_name=upload_file.name or "",
+            **{k: v for k, v in cd.items() if k != "file"},
+        )
+        try:
+            resource = services.create_resource(data, actor=request.user, content=upload_file.chunks())
+        except ValidationError as exc:
+            for message in exc.messages:
+                form.add_error(None, message)
+        except PermissionDenied as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, f"已上传“{resource.title}”。")
+            return redirect("resources:detail", resource_id=resource.pk)
+    return render(request, "resources/upload.html", {"form": form, "may_upload": True}, status=400 if form.errors else 200)
+
+
+# --- Downloads -------------------------------------------------------------------------------------
+
+
+class _RangeReader:
+    """Yields `length` bytes from `first`; closed by Django when the response is done."""
+
+    def __init__(self, fh: Any, first: int, length: int) -> None:
+        self.fh, self.first, self.length = fh, first, length
+
+    def __iter__(self) -> Any:
+        self.fh.seek(self.first)
+        remaining = self.length
+        while remaining > 0:
+            block = self.fh.read(min(storage.READ_BLOCK, remaining))
+            if not block:
+                break
+            remaining -= len(block)
+            yield block
+
+    def close(self) -> None:
+        self.fh.close()
+
+
+@login_required
+@require_safe
+def download(request: AuthedRequest, resource_id: int) -> HttpResponseBase:
+    resource = get_for_user(Resource.objects.select_related("blob"), request.user, pk=resource_id)
+    return download_response(request, resource.blob, resource.original_name)
+
+
+def download_response(request: HttpRequest, blob: Blob, name: str) -> HttpResponseBase:
+    """The file as an attachment, honouring one HTTP Range; nginx may send it (X-Accel-Redirect)."""
+    etag = f'"{blob.sha256}"'
+    wanted = request.headers.get("Range", "")
+    if (if_range := request.headers.get("If-Range")) and if_range.strip() != etag:
+        wanted = ""  # the client's partial copy is of other bytes: send the whole file
+    response: HttpResponseBase
+    if prefix := getattr(settings, "BBT_X_ACCEL_PREFIX", ""):
+        # nginx serves the bytes (and the Range) from an internal location mapped to the storage.
+        response = HttpResponse(content_type=blob.content_type)
+        response["X-Accel-Redirect"] = f"{prefix.rstrip('/')}/{blob.storage_key}"
+    else:
+        try:
+            chosen = rules.parse_range(wanted, blob.size)
+        except rules.RangeNotSatisfiable:
+            response = HttpResponse(status=416)
+            response["Content-Range"] = f"bytes */{blob.size}"
+            return response
+        first, last = chosen or (0, blob.size - 1)
+        length = max(last - first + 1, 0)
+        response = StreamingHttpResponse(
+            _RangeReader(storage.open_blob(blob), first, length),
+            status=206 if chosen else 200, content_type=blob.content_type,
+        )
+        response["Content-Length"] = str(length)
+        if chosen:
+            response["Content-Range"] = f"bytes {first}-{last}/{blob.size}"
+    response["Accept-Ranges"] = "bytes"
+    response["ETag"] = etag
+    # Every file, SVG and HTML above all, is an attachment that the browser must not sniff.
+    response["Content-Disposition"] = rules.content_disposition(name)
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = DOWNLOAD_CSP
+    response["Cache-Control"] = "private, max-age=0"
+    return response
