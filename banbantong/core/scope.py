@@ -20,6 +20,11 @@ M = TypeVar("M", bound=models.Model)
 QS = TypeVar("QS", bound="models.QuerySet[Any]")
 
 
+def path_ids(path: str) -> list[int]:
+    """'/1/4/17/' -> [1, 4, 17]: a region's ancestry, root first (the region itself last)."""
+    return [int(p) for p in path.strip("/").split("/") if p]
+
+
 def subtree_q(field: str, root_path: str) -> Q:
     """Rows whose materialized path lies under root_path.
 

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from banbantong.accounts.models import User
 from banbantong.core import audit
+from banbantong.core.scope import path_ids
 from banbantong.devices import rules
 from banbantong.devices.models import Company, Device, DeviceEvent, Sla, Ticket, TicketComment
 from banbantong.org.models import Classroom, Region, School
@@ -517,7 +518,7 @@ class SlaRow:
 
 def _sla_settings(region_path: str) -> list[Sla]:
     """The Sla rows on the region and its ancestors, the top region first (deeper ones win)."""
-    ancestry = [int(p) for p in region_path.strip("/").split("/") if p]
+    ancestry = path_ids(region_path)
     depth = {rid: i for i, rid in enumerate(ancestry)}
     rows = Sla.objects.filter(region_id__in=ancestry).select_related("region")
     return sorted(rows, key=lambda s: depth[s.region_id])

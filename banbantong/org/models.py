@@ -12,7 +12,7 @@ from django.conf import settings
 from django.db import models
 
 from banbantong.core.privacy import mask_id_number, mask_phone
-from banbantong.core.scope import scope_of
+from banbantong.core.scope import path_ids, scope_of
 from banbantong.org.grades import GRADE_CHOICES, grade_label
 
 
@@ -60,7 +60,7 @@ class Region(models.Model):
         return (self.path, None)
 
     def ancestors(self) -> RegionQuerySet:
-        ids = [int(p) for p in self.path.strip("/").split("/") if p]
+        ids = path_ids(self.path)
         return Region.objects.filter(id__in=ids).order_by("depth")
 
     @property

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from banbantong.core import audit
 from banbantong.core.models import AuditEntry
-from banbantong.core.scope import subtree_q
+from banbantong.core.scope import path_ids, subtree_q
 from banbantong.org.models import ClassStatusChange, Region, School, TeachingClass
 from banbantong.planning import rules
 from banbantong.planning.models import (
@@ -77,7 +77,7 @@ def find_region(name: str, user: Any = None) -> Region:
 
 def unit_costs(region: Region) -> dict[str, Decimal]:
     """Unit cost by mode code: the nearest region's own catalogue entry, else the default."""
-    ancestry = [int(p) for p in region.path.strip("/").split("/") if p]
+    ancestry = path_ids(region.path)
     costs = {m.code: m.unit_cost for m in TerminalMode.objects.filter(region__isnull=True)}
     depth = {rid: i for i, rid in enumerate(ancestry)}
     for m in sorted(TerminalMode.objects.filter(region_id__in=ancestry), key=lambda m: depth.get(m.region_id or 0, 0)):
@@ -87,7 +87,7 @@ def unit_costs(region: Region) -> dict[str, Decimal]:
 
 def rule_lines(region: Region) -> list[rules.RuleLine]:
     """The nearest region (itself or an ancestor) that has rule lines decides the whole rule."""
-    ancestry = [int(p) for p in region.path.strip("/").split("/") if p]
+    ancestry = path_ids(region.path)
     by_region: dict[int, list[rules.RuleLine]] = {}
     for line in ModeRule.objects.filter(region_id__in=ancestry):
         by_region.setdefault(line.region_id, []).append(
@@ -344,7 +344,7 @@ def bulk_set_status(
 
 
 def payment_terms(region: Region) -> PaymentTerms:
-    ancestry = [int(p) for p in region.path.strip("/").split("/") if p]
+    ancestry = path_ids(region.path)
     found = {t.region_id: t for t in PaymentTerms.objects.filter(region_id__in=ancestry)}
     for rid in reversed(ancestry):
         if rid in found:
@@ -441,7 +441,7 @@ def target_progress(user: Any, region: Region) -> list[dict[str, Any]]:
 
 def _target_for(region: Region, year: int) -> Decimal | None:
     """The region's own target for the year, else the nearest ancestor's."""
-    ancestry = [int(p) for p in region.path.strip("/").split("/") if p]
+    ancestry = path_ids(region.path)
     found = dict(
         CoverageTarget.objects.filter(region_id__in=ancestry, year=year).values_list("region_id", "percent")
     )

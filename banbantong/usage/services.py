@@ -17,7 +17,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from banbantong.core import audit
-from banbantong.core.scope import SYSTEM
+from banbantong.core.scope import SYSTEM, path_ids
 from banbantong.org.models import Classroom, Region, School, Teacher, TeachingClass
 from banbantong.usage import rules
 from banbantong.usage.models import (
@@ -37,15 +37,11 @@ from banbantong.usage.models import (
 MAX_EVENTS_PER_BATCH = 5000
 
 
-def _ancestry(path: str) -> list[int]:
-    return [int(p) for p in path.strip("/").split("/") if p]
-
-
 # --- Calendar and rules -----------------------------------------------------------------------
 
 
 def semester_for(school: School, day: dt.date) -> Semester | None:
-    ids = _ancestry(school.region_path)
+    ids = path_ids(school.region_path)
     candidates = list(Semester.objects.filter(region_id__in=ids, start__lte=day, end__gte=day))
     depth = {rid: i for i, rid in enumerate(ids)}
     return max(candidates, key=lambda s: depth.get(s.region_id, 0)) if candidates else None
@@ -53,7 +49,7 @@ def semester_for(school: School, day: dt.date) -> Semester | None:
 
 def calendar_for(school: School, semester: Semester) -> rules.CalendarFacts:
     days = CalendarDay.objects.filter(date__gte=semester.start, date__lte=semester.end).filter(
-        region_id__in=_ancestry(school.region_path)
+        region_id__in=path_ids(school.region_path)
     ) | CalendarDay.objects.filter(school=school, date__gte=semester.start, date__lte=semester.end)
     holidays, makeup = set(), {}
     for d in days:
@@ -65,7 +61,7 @@ def calendar_for(school: School, semester: Semester) -> rules.CalendarFacts:
 
 
 def rule_for(region_path: str) -> tuple[int, int, int]:
-    ids = _ancestry(region_path)
+    ids = path_ids(region_path)
     found = {r.region_id: r for r in ComplianceRule.objects.filter(region_id__in=ids)}
     for rid in reversed(ids):
         if rid in found:

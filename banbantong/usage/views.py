@@ -18,7 +18,7 @@ from banbantong.core.charts import line_chart
 from banbantong.core.excel import workbook_response
 from banbantong.core.http import AuthedRequest
 from banbantong.core.listing import Col, render_list
-from banbantong.core.scope import get_for_user
+from banbantong.core.scope import get_for_user, path_ids
 from banbantong.core.uploads import pending_file, spreadsheet_suffix, store_pending
 from banbantong.org import queries as org_queries
 from banbantong.org.models import Region, School, TeachingClass
@@ -179,7 +179,7 @@ def calendar(request: AuthedRequest) -> HttpResponse:
         else:
             messages.success(request, "校历已更新。")
         return redirect(f"{reverse('usage:calendar')}?region={region.pk}")
-    ids = [int(p) for p in region.path.strip("/").split("/") if p]
+    ids = path_ids(region.path)
     return render(request, "usage/calendar.html", {
         "region": region, "semesters": Semester.objects.filter(region_id__in=ids),
         "days": CalendarDay.objects.filter(region_id__in=ids).order_by("-date")[:200],
@@ -204,7 +204,7 @@ def timetable(request: AuthedRequest) -> HttpResponse:
     """A school's timetables: view a class, import from Excel (preview, then confirm), copy a semester."""
     school = _school_for_timetable(request)
     semester = services.semester_for(school, timezone.localdate())
-    semesters = list(Semester.objects.filter(region_id__in=[int(p) for p in school.region_path.strip("/").split("/") if p]))
+    semesters = list(Semester.objects.filter(region_id__in=path_ids(school.region_path)))
     preview = None
     if request.method == "POST" and semester is not None:
         try:

@@ -20,7 +20,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from banbantong.core import audit
-from banbantong.core.scope import scope_of, subtree_q
+from banbantong.core.scope import path_ids, scope_of, subtree_q
 from banbantong.org.models import Region, School, TeachingClass
 from banbantong.org.services import ensure_region, is_backwards, refresh_school_counts, school_is_rural
 from banbantong.org.survey.parse import (
@@ -149,7 +149,7 @@ def mode_lookup(target: Target) -> dict[str, int]:
     """Mode name/code/alias -> id: platform defaults, overridden by the region's own catalogue."""
     region_ids: list[int] = []
     if target.region is not None:
-        region_ids = [int(p) for p in target.region.path.strip("/").split("/") if p]
+        region_ids = path_ids(target.region.path)
     depth = {rid: i for i, rid in enumerate(region_ids)}
     modes = sorted(
         TerminalMode.objects.filter(Q(region__isnull=True) | Q(region_id__in=region_ids)),
