@@ -67,7 +67,10 @@ def compliance(user: Any, region: Region, week: dt.date, *, with_lists: bool = T
     teachers = Teacher.objects.filter(school__in=bbt_schools)
     teachers_checked = teachers.count()
     weeks = SchoolWeek.objects.filter(week=week, school__in=schools)
-    agg = weeks.aggregate(c=Sum("compliant_classes"), t=Sum("compliant_teachers"), n=Sum("lessons"), f=Sum("flagged"))
+    # Only teachers at Banbantong schools are checked weekly, so only they count as compliant.
+    bbt = Q(school__built_count__gt=0)
+    agg = weeks.aggregate(c=Sum("compliant_classes", filter=bbt), t=Sum("compliant_teachers", filter=bbt),
+                          n=Sum("lessons"), f=Sum("flagged"))
     report = Compliance(region.name, week, classes_checked, agg["c"] or 0, teachers_checked, agg["t"] or 0,
                         agg["n"] or 0, agg["f"] or 0)
     if with_lists:
@@ -102,7 +105,8 @@ def trend(user: Any, region: Region, last_week: dt.date, weeks: int = 8) -> list
     rows = {
         r["week"]: r
         for r in SchoolWeek.objects.filter(week__gte=first, week__lte=last_week, school__in=schools)
-        .values("week").annotate(c=Sum("compliant_classes"), t=Sum("compliant_teachers"))
+        .values("week").annotate(c=Sum("compliant_classes", filter=Q(school__built_count__gt=0)),
+                                 t=Sum("compliant_teachers", filter=Q(school__built_count__gt=0)))
     }
     out = []
     for i in range(weeks):
