@@ -376,8 +376,9 @@ def generate(prov: Province, state: Loaded, target: int) -> tuple[float, float]:
         else:
             state.partial = True
     inserted = time.perf_counter()
-    if ddl:
-        restore_record_indexes(ddl)
+    if not ddl:
+        return inserted - started, 0.0
+    restore_record_indexes(ddl)
     return inserted - started, time.perf_counter() - inserted
 
 
