@@ -26,9 +26,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
-import platform
 import random
-import sqlite3
 import statistics
 import sys
 import time
@@ -43,7 +41,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))  # the sibling benchmark, for its province builder
 sys.path.insert(0, str(HERE.parent))  # the project
 
-from registry_pages import CITIES, build_world, prepare_environment  # noqa: E402
+from registry_pages import CITIES, build_world, machine, prepare_environment  # noqa: E402
 
 TARGET_COVERAGE_P95_MS = 100.0
 TARGET_PLANNER_S = 10.0
@@ -237,32 +235,8 @@ def measure(label: str, fn: Callable[[], Any], repeat: int, *, target_p95_ms: fl
     return row
 
 
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
-
-
 def load() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
-
-
-def machine() -> str:
-    import django
-    from django.db import connection
-
-    if connection.vendor == "sqlite":
-        db = f"SQLite {sqlite3.sqlite_version}"
-    else:
-        with connection.cursor() as cursor:
-            cursor.execute("SHOW server_version")
-            db = f"PostgreSQL {cursor.fetchone()[0]}"
-    return (f"{os.cpu_count()} cores, {cpu_model()}, {platform.system()} {platform.machine()}, "
-            f"Python {platform.python_version()}, Django {django.get_version()}, {db}")
 
 
 def main() -> None:

@@ -279,7 +279,18 @@ def explain(sql: str) -> str:
         return "\n".join("      " + " ".join(str(c) for c in row) for row in cursor.fetchall())
 
 
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
 def machine() -> str:
+    """The machine line every benchmark prints (planning.py and usage.py import it)."""
     import django
     from django.db import connection
 
@@ -289,7 +300,7 @@ def machine() -> str:
         with connection.cursor() as cursor:
             cursor.execute("SHOW server_version")
             db = f"PostgreSQL {cursor.fetchone()[0]}"
-    return (f"{os.cpu_count()} cores, {platform.system()} {platform.machine()}, "
+    return (f"{os.cpu_count()} cores, {cpu_model()}, {platform.system()} {platform.machine()}, "
             f"Python {platform.python_version()}, Django {django.get_version()}, {db}")
 
 

@@ -52,9 +52,7 @@ import csv
 import datetime as dt
 import math
 import os
-import platform
 import random
-import sqlite3
 import statistics
 import sys
 import time
@@ -68,6 +66,7 @@ sys.path.insert(0, str(HERE))  # the sibling benchmark, for its province builder
 sys.path.insert(0, str(HERE.parent))  # the project
 
 from registry_pages import CITIES, build_world, prepare_environment  # noqa: E402
+from registry_pages import machine as registry_machine  # noqa: E402
 
 TARGET_P95_MS = 50.0
 TARGET_PAGE_P95_MS = 200.0  # the page anchor of benchmarks/registry_pages.py, for the dashboard page itself
@@ -131,16 +130,6 @@ def p95(samples: list[float]) -> float:
     return statistics.quantiles(samples, n=20, method="inclusive")[18]
 
 
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
-
-
 def duckdb_version() -> str:
     try:
         import duckdb
@@ -150,16 +139,8 @@ def duckdb_version() -> str:
 
 
 def machine() -> str:
-    import django
-
-    if vendor() == "sqlite":
-        db = f"SQLite {sqlite3.sqlite_version}"
-    else:
-        db = f"PostgreSQL {q('SHOW server_version')[0][0]}"
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    return (f"{os.cpu_count()} cores, {cpu_model()}, {platform.system()} {platform.machine()}, "
-            f"Python {platform.python_version()}, Django {django.get_version()}, {db}, {duckdb_version()}; "
-            f"load average now {load}")
+    return f"{registry_machine()}, {duckdb_version()}; load average now {load}"
 
 
 def analyze(args: argparse.Namespace) -> bool:
