@@ -26,6 +26,13 @@ def num(value: object) -> str:
 
 
 @register.filter
+def pct(value: object) -> str:
+    """A share kept as a fraction (0.40) shown as a percentage (40%)."""
+    n = _number(value)
+    return "" if n is None else f"{(n * 100).normalize():f}%"
+
+
+@register.filter
 def money(value: object) -> str:
     """Amount in yuan with two decimals and thousands separators."""
     n = _number(value)
