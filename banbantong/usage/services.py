@@ -300,9 +300,13 @@ def ingest_events(*, actor: Any, key: str, classroom: Classroom, events: list[di
             continue
         rows.append(TerminalEvent(classroom=classroom, kind=kind, at=at, resource=str(e.get("resource") or "")[:300],
                                   batch=batch))
-    before = TerminalEvent.objects.filter(classroom=classroom).count()
+    # Count inside the batch's time span only (the (classroom, at) index), so the cost of a batch
+    # does not grow with the classroom's history.
+    span = TerminalEvent.objects.filter(classroom=classroom, at__gte=min((r.at for r in rows), default=now),
+                                        at__lte=max((r.at for r in rows), default=now))
+    before = span.count()
     TerminalEvent.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)
-    accepted = TerminalEvent.objects.filter(classroom=classroom).count() - before
+    accepted = span.count() - before
     days = sorted({timezone.localtime(r.at).date() for r in rows})
     proposed = propose_records(classroom, days) if accepted else 0
     result = {"key": key, "received": len(events), "accepted": accepted, "duplicates": len(rows) - accepted,
@@ -312,29 +316,64 @@ def ingest_events(*, actor: Any, key: str, classroom: Classroom, events: list[di
     return result
 
 
+def _semesters_by_day(school: School, days: list[dt.date]) -> dict[dt.date, Semester]:
+    """The semester of each day, from one query (the deepest region's semester wins, as in semester_for)."""
+    ids = path_ids(school.region_path)
+    depth = {rid: i for i, rid in enumerate(ids)}
+    candidates = list(Semester.objects.filter(region_id__in=ids, start__lte=days[-1], end__gte=days[0]))
+    out = {}
+    for day in days:
+        found = [s for s in candidates if s.start <= day <= s.end]
+        if found:
+            out[day] = max(found, key=lambda s: depth.get(s.region_id, 0))
+    return out
+
+
 def propose_records(classroom: Classroom, days: list[dt.date]) -> int:
-    """Turn terminal use inside timetable slots into records for the teacher to confirm."""
+    """Turn terminal use inside timetable slots into records for the teacher to confirm.
+
+    Works on the whole batch at once — one query each for semesters, calendars, events, slots and
+    existing records, one bulk insert — because a terminal's backlog spans weeks and a query per
+    day and slot held ingest to a few hundred events a second.
+    """
     klass = classroom.teaching_class
     if klass is None or not days:
         return 0
+    days = sorted(set(days))
     school = classroom.school
-    proposed = 0
     tz = timezone.get_current_timezone()
-    for day in days:
-        semester = semester_for(school, day)
-        if semester is None:
+    semesters = _semesters_by_day(school, days)
+    calendars = {s.pk: calendar_for(school, s) for s in {s.pk: s for s in semesters.values()}.values()}
+    teaching = [d for d in days if d in semesters and calendars[semesters[d].pk].is_teaching_day(d)]
+    if not teaching:
+        return 0
+    first = dt.datetime.combine(teaching[0], dt.time.min, tz)
+    last = dt.datetime.combine(teaching[-1], dt.time.min, tz) + dt.timedelta(days=1)
+    events: dict[dt.date, list[tuple[str, dt.datetime, str]]] = {}
+    for kind, at, res in TerminalEvent.objects.filter(classroom=classroom, at__gte=first, at__lt=last).values_list(
+        "kind", "at", "resource"
+    ):
+        events.setdefault(timezone.localtime(at, tz).date(), []).append((kind, at, res))
+    slots: dict[tuple[int, int], list[TimetableSlot]] = {}
+    for slot in TimetableSlot.objects.filter(klass=klass, semester_id__in={s.pk for s in semesters.values()},
+                                             teacher__isnull=False):
+        slots.setdefault((slot.semester_id, slot.weekday), []).append(slot)
+    existing = {
+        (d, p): (pk, ev)
+        for pk, d, p, ev in LessonRecord.objects.filter(klass=klass, date__gte=teaching[0], date__lte=teaching[-1])
+        .values_list("pk", "date", "period", "evidence")
+    }
+    new: list[LessonRecord] = []
+    upgrades: dict[int, int] = {}
+    for day in teaching:
+        evs = events.get(day, [])
+        if not evs:
             continue
-        cal = calendar_for(school, semester)
-        if not cal.is_teaching_day(day):
-            continue
-        start = dt.datetime.combine(day, dt.time.min, tz)
-        end = start + dt.timedelta(days=1)
-        evs = list(TerminalEvent.objects.filter(classroom=classroom, at__gte=start, at__lt=end).values_list("kind", "at", "resource"))
+        semester = semesters[day]
+        end = dt.datetime.combine(day, dt.time.min, tz) + dt.timedelta(days=1)
         intervals = rules.power_intervals([(k, a) for k, a, _ in evs if k != "resource_opened"], day_end=end)
         opened = [(a, r) for k, a, r in evs if k == "resource_opened"]
-        slots = TimetableSlot.objects.filter(klass=klass, semester=semester, weekday=cal.timetable_weekday(day),
-                                             teacher__isnull=False)
-        for slot in slots:
+        for slot in slots.get((semester.pk, calendars[semester.pk].timetable_weekday(day)), []):
             times = rules.DEFAULT_PERIOD_TIMES.get(slot.period)
             if times is None or slot.teacher_id is None:
                 continue
@@ -343,21 +382,24 @@ def propose_records(classroom: Classroom, days: list[dt.date]) -> int:
             used = [r for a, r in opened if s <= a < e]
             if minutes < rules.MIN_EVIDENCE_MINUTES and not used:
                 continue
-            record = LessonRecord.objects.filter(klass=klass, date=day, period=slot.period).first()
-            if record is not None:
-                if record.evidence != LessonRecord.Evidence.EVENTS:
-                    LessonRecord.objects.filter(pk=record.pk).update(evidence=LessonRecord.Evidence.EVENTS,
-                                                                     evidence_minutes=minutes)
+            found = existing.get((day, slot.period))
+            if found is not None:
+                if found[1] != LessonRecord.Evidence.EVENTS:
+                    upgrades[found[0]] = minutes
                 continue
-            LessonRecord.objects.create(
+            new.append(LessonRecord(
                 klass=klass, school=school, teacher_id=slot.teacher_id, semester=semester, date=day,
                 week=rules.week_start(day), period=slot.period, subject=slot.subject,
                 resources="、".join(sorted({r.rsplit("/", 1)[-1] for r in used}))[:300],
                 used_in_class=True, stored=bool(used), evidence=LessonRecord.Evidence.EVENTS,
                 status=LessonRecord.Status.PROPOSED, evidence_minutes=minutes,
-            )
-            proposed += 1
-    return proposed
+            ))
+    for pk, minutes in upgrades.items():  # a typed record that the terminal now backs: rare, one by one
+        LessonRecord.objects.filter(pk=pk).update(evidence=LessonRecord.Evidence.EVENTS, evidence_minutes=minutes)
+    # A record typed for the same slot while this batch ran makes the insert fail and the whole
+    # batch roll back; the terminal's retry (same key) then proposes around it.
+    LessonRecord.objects.bulk_create(new, batch_size=500)
+    return len(new)
 
 
 # --- Calendar and rule settings ---------------------------------------------------------------
