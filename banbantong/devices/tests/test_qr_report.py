@@ -11,6 +11,7 @@ from django.test import Client
 from PIL import Image
 
 from banbantong.devices import services
+from banbantong.devices.services import tickets as ticket_services
 from banbantong.devices.models import Device, Ticket
 
 
@@ -67,7 +68,7 @@ def test_photo_that_is_not_an_image(kit: object, client: Client) -> None:
 
 @pytest.mark.django_db
 def test_photo_too_large(kit: object, client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(services, "MAX_PHOTO_BYTES", 10)
+    monkeypatch.setattr(ticket_services, "MAX_PHOTO_BYTES", 10)
     device: Device = kit.projector  # type: ignore[attr-defined]
     response = client.post(f"/devices/r/{device.qr_token}/", {"fault": "no_sound", "photo": _png()})
     assert "照片太大" in response.content.decode()

@@ -1,0 +1,47 @@
+"""The figures for the next purchase: intactness, integrator league, failures per model."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
+from django.shortcuts import render
+
+from banbantong.core.excel import workbook_response
+from banbantong.core.http import AuthedRequest
+from banbantong.devices import queries
+
+
+def _dates(request: HttpRequest) -> tuple[dt.date | None, dt.date | None]:
+    def parse(name: str) -> dt.date | None:
+        try:
+            return dt.date.fromisoformat(request.GET.get(name, ""))
+        except ValueError:
+            return None
+
+    return parse("start"), parse("end")
+
+
+@login_required
+def figures(request: AuthedRequest) -> HttpResponseBase:
+    start, end = _dates(request)
+    user = request.user
+    intact = queries.intactness_by_school(user)
+    total = queries.intactness_total(user)
+    league = queries.integrator_league(user, start, end)
+    models = queries.failures_by_model(user, start, end)
+    summary = queries.repair_summary(user, start, end)
+    if request.GET.get("export") == "xlsx":
+        return workbook_response("设备统计.xlsx", [
+            ("完好率", ["学校", "在用设备", "故障未修", "完好率(%)"], [[r.name, r.in_service, r.faulty, float(r.rate)] for r in intact]),
+            ("集成商排行", ["集成商", "转交单数", "已修复", "按时修复", "按时率(%)", "平均修复(小时)"],
+             [[r.company, r.tickets, r.resolved, r.within, float(r.within_percent), float(r.mean_hours)] for r in league]),
+            ("型号故障率", ["品牌", "型号", "设备数", "故障次数", "每百台故障"],
+             [[r.brand, r.model, r.devices, r.failures, float(r.per_hundred)] for r in models]),
+        ])
+    return render(request, "devices/figures.html", {
+        "intact": intact, "total": total, "league": league, "models": models, "summary": summary,
+        "start": request.GET.get("start", ""), "end": request.GET.get("end", ""),
+    })
