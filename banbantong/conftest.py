@@ -83,6 +83,7 @@ def world(db: object) -> World:
     services.refresh_school_counts([school_a.pk, school_a2.pk, school_b.pk])
     teacher_a = make_teacher(school_a, "t_wang", "王老师")
     teacher_b = make_teacher(school_b, "t_li", "李老师")
+    services.refresh_school_counts([school_a.pk, school_b.pk])
     integrator = make_user("integrator_a", User.Role.INTEGRATOR)
     integrator.assigned_schools.add(school_a)
     return World(

@@ -204,6 +204,8 @@ def add_teachers(n_teachers: int) -> int:
     gaps = q("SELECT COUNT(*) FROM bench_tmap t WHERE (SELECT MAX(id) FROM org_teacher x WHERE x.school_id = t.school_id)"
              " - t.first_id + 1 <> t.n")[0][0]
     assert gaps == 0, "teacher ids are not consecutive per school"
+    # The schools' teacher_count roll-up, as org.services.refresh_school_counts keeps it.
+    q("UPDATE org_school SET teacher_count = COALESCE((SELECT n FROM bench_tmap t WHERE t.school_id = org_school.id), 0)")
     return len(users)
 
 

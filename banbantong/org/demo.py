@@ -622,6 +622,7 @@ class _Builder:
         for user, teacher in zip(users, teachers, strict=True):
             teacher.user = user
         Teacher.objects.bulk_create(teachers, batch_size=BATCH_SIZE)
+        refresh_school_counts(p.obj.pk for p in plans if p.obj is not None)
 
     def _write_role_users(
         self, city: Region, jishui: Region, xingan: Region, plans: list[_SchoolPlan]

@@ -104,6 +104,9 @@ class School(models.Model):
     class_count = models.PositiveIntegerField("教学班数", default=0, editable=False)
     built_count = models.PositiveIntegerField("已建班数", default=0, editable=False)
     pupil_count = models.PositiveIntegerField("学生数", default=0, editable=False)
+    # Teachers too, for the weekly compliance check's "teachers checked" (a province has ~400,000
+    # teachers). Any service that adds or removes teachers calls refresh_school_counts as well.
+    teacher_count = models.PositiveIntegerField("教师数", default=0, editable=False)
     updated_at = models.DateTimeField("更新时间", auto_now=True)
 
     objects = SchoolQuerySet.as_manager()

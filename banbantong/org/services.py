@@ -13,7 +13,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from banbantong.core import audit
-from banbantong.org.models import ClassStatusChange, Region, School, TeachingClass
+from banbantong.org.models import ClassStatusChange, Region, School, Teacher, TeachingClass
 
 # Moving back along 未建 → 已规划 → 在建 → 已建 → 已验收 needs a reason (issue: rollout lifecycle).
 STATUS_ORDER = [s.value for s in TeachingClass.Status]
@@ -83,13 +83,14 @@ def school_is_rural(kind: str) -> bool:
 
 
 def refresh_school_counts(school_ids: Iterable[int]) -> None:
-    """Recount the class roll-ups of these schools from their classes (one grouped query).
+    """Recount the roll-ups of these schools from their classes and teachers (one grouped query).
 
     Every service that adds, removes or changes the status of classes calls this in its
     transaction; `bbt recount` recounts everything.
     """
     ids = sorted(set(school_ids))
     classes = TeachingClass.objects.filter(school_id=OuterRef("pk")).order_by().values("school_id")
+    teachers = Teacher.objects.filter(school_id=OuterRef("pk")).order_by().values("school_id")
 
     def rollup(aggregate: Any) -> Coalesce:
         return Coalesce(Subquery(classes.annotate(v=aggregate).values("v")), 0)
@@ -100,6 +101,7 @@ def refresh_school_counts(school_ids: Iterable[int]) -> None:
             class_count=rollup(Count("id")),
             built_count=rollup(Count("id", filter=Q(status__in=TeachingClass.BUILT_STATUSES))),
             pupil_count=rollup(Sum("pupils")),
+            teacher_count=Coalesce(Subquery(teachers.annotate(v=Count("id")).values("v")), 0),
         )
 
 

@@ -185,7 +185,11 @@ class SchoolWeek(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["school", "week"], name="schoolweek_unique")]
-        indexes = [models.Index(fields=["week", "region_path"], name="schoolweek_week_path")]
+        # Covering: a region's week (or weeks, for the trend) is read from the index alone.
+        indexes = [models.Index(
+            fields=["week", "region_path", "school", "compliant_classes", "compliant_teachers", "lessons", "flagged"],
+            name="schoolweek_week_path_cover",
+        )]
 
     def __str__(self) -> str:
         return f"{self.school_id} {self.week}"

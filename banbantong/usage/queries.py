@@ -10,9 +10,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Exists, OuterRef, Q, Sum
+from django.db.models import Exists, F, OuterRef, Q, Subquery, Sum
+from django.db.models.functions import Coalesce
 
-from banbantong.core.scope import subtree_q
+from banbantong.core.scope import scope_of, subtree_q
 from banbantong.org.models import Region, School, Teacher, TeachingClass
 from banbantong.planning.rules import coverage_percent
 from banbantong.usage.models import ClassWeek, LessonRecord, SchoolWeek, TeacherWeek
@@ -59,54 +60,100 @@ def _schools(user: Any, region: Region) -> Any:
     return School.objects.for_user(user).filter(subtree_q("region_path", region.path))
 
 
+def _school_weeks(user: Any, region: Region) -> Any:
+    """SchoolWeek rows of the region in the user's scope, by their own region_path: no join to
+    School is needed to find them, and (week, region_path, …) is a covering index."""
+    return scope_of(user).filter(
+        SchoolWeek.objects.filter(subtree_q("region_path", region.path)),
+        region_path_field="region_path", school_field="school_id",
+    )
+
+
+def _checked(user: Any, region: Region) -> tuple[int, int]:
+    """(classes, teachers) checked weekly: those of Banbantong schools, from the schools' roll-ups."""
+    agg = _schools(user, region).filter(built_count__gt=0).aggregate(c=Sum("built_count"), t=Sum("teacher_count"))
+    return agg["c"] or 0, agg["t"] or 0
+
+
+# Only teachers at Banbantong schools are checked weekly, so only they count as compliant.
+BBT = Q(school__built_count__gt=0)
+
+
 def compliance(user: Any, region: Region, week: dt.date, *, with_lists: bool = True,
                limit: int | None = SHORT_LIST_LIMIT) -> Compliance:
-    schools = _schools(user, region)
-    bbt_schools = schools.filter(built_count__gt=0)
-    classes_checked = bbt_schools.aggregate(n=Sum("built_count"))["n"] or 0
-    teachers = Teacher.objects.filter(school__in=bbt_schools)
-    teachers_checked = teachers.count()
-    weeks = SchoolWeek.objects.filter(week=week, school__in=schools)
-    # Only teachers at Banbantong schools are checked weekly, so only they count as compliant.
-    bbt = Q(school__built_count__gt=0)
-    agg = weeks.aggregate(c=Sum("compliant_classes", filter=bbt), t=Sum("compliant_teachers", filter=bbt),
-                          n=Sum("lessons"), f=Sum("flagged"))
+    classes_checked, teachers_checked = _checked(user, region)
+    agg = _school_weeks(user, region).filter(week=week).aggregate(
+        c=Sum("compliant_classes", filter=BBT), t=Sum("compliant_teachers", filter=BBT),
+        n=Sum("lessons"), f=Sum("flagged"))
     report = Compliance(region.name, week, classes_checked, agg["c"] or 0, teachers_checked, agg["t"] or 0,
                         agg["n"] or 0, agg["f"] or 0)
     if with_lists:
-        ok_class = ClassWeek.objects.filter(klass=OuterRef("pk"), week=week, compliant=True)
-        short = (
-            TeachingClass.objects.filter(school__in=bbt_schools, status__in=TeachingClass.BUILT_STATUSES)
-            .filter(~Exists(ok_class)).select_related("school").order_by("school__region_path", "school_id", "grade", "name")
-        )
-        counts = dict(ClassWeek.objects.filter(week=week, school__in=bbt_schools).values_list("klass_id", "lessons"))
-        report.short_classes = [
-            {"id": c.pk, "school_id": c.school_id, "school": c.school.name, "class": f"{c.grade_label}{c.name}",
-             "lessons": counts.get(c.pk, 0)}
-            for c in (short[:limit] if limit else short)
-        ]
-        ok_teacher = TeacherWeek.objects.filter(teacher=OuterRef("pk"), week=week, compliant=True)
-        t_counts = dict(TeacherWeek.objects.filter(week=week, school__in=bbt_schools).values_list("teacher_id", "lessons"))
-        short_t = teachers.filter(~Exists(ok_teacher)).select_related("school").order_by("school__region_path", "school_id", "name")
-        report.short_teachers = [
-            {"id": t.pk, "school": t.school.name, "teacher": t.name, "lessons": t_counts.get(t.pk, 0)}
-            for t in (short_t[:limit] if limit else short_t)
-        ]
+        report.short_classes = short_classes(user, region, week, limit)
+        report.short_teachers = short_teachers(user, region, week, limit)
     return report
+
+
+def _short_schools(user: Any, region: Region, week: dt.date, total: str, compliant: str, limit: int | None) -> list[int]:
+    """The first schools (in list order) with someone short this week, just enough of them to fill
+    a list of `limit` rows — each such school has at least one — so a province's list reads a few
+    hundred schools' rows, not every class or teacher of the province."""
+    done = SchoolWeek.objects.filter(school_id=OuterRef("pk"), week=week).values(compliant)[:1]
+    schools = (
+        _schools(user, region).filter(built_count__gt=0)
+        .annotate(ok=Coalesce(Subquery(done), 0)).filter(**{f"{total}__gt": F("ok")})
+        .order_by("region_path", "id").values_list("id", total, "ok")
+    )
+    chosen, rows = [], 0
+    for sid, n, ok in (schools[:limit] if limit else schools):
+        chosen.append(sid)
+        rows += n - ok
+        if limit and rows >= limit:
+            break
+    return chosen
+
+
+def short_classes(user: Any, region: Region, week: dt.date, limit: int | None = SHORT_LIST_LIMIT) -> list[dict[str, Any]]:
+    """Banbantong classes below the week's minimum, in school order (at most `limit`)."""
+    schools = _short_schools(user, region, week, "built_count", "compliant_classes", limit)
+    ok_class = ClassWeek.objects.filter(klass=OuterRef("pk"), week=week, compliant=True)
+    short = (
+        TeachingClass.objects.filter(school_id__in=schools, status__in=TeachingClass.BUILT_STATUSES)
+        .filter(~Exists(ok_class)).select_related("school").order_by("school__region_path", "school_id", "grade", "name")
+    )
+    rows = list(short[:limit] if limit else short)
+    counts = dict(ClassWeek.objects.filter(week=week, klass_id__in=[c.pk for c in rows]).values_list("klass_id", "lessons"))
+    return [
+        {"id": c.pk, "school_id": c.school_id, "school": c.school.name, "class": f"{c.grade_label}{c.name}",
+         "lessons": counts.get(c.pk, 0)}
+        for c in rows
+    ]
+
+
+def short_teachers(user: Any, region: Region, week: dt.date, limit: int | None = SHORT_LIST_LIMIT) -> list[dict[str, Any]]:
+    """Teachers of Banbantong schools below the week's minimum, in school order (at most `limit`)."""
+    schools = _short_schools(user, region, week, "teacher_count", "compliant_teachers", limit)
+    ok_teacher = TeacherWeek.objects.filter(teacher=OuterRef("pk"), week=week, compliant=True)
+    short = (Teacher.objects.filter(school_id__in=schools).filter(~Exists(ok_teacher)).select_related("school")
+             .order_by("school__region_path", "school_id", "name"))
+    rows = list(short[:limit] if limit else short)
+    counts = dict(TeacherWeek.objects.filter(week=week, teacher_id__in=[t.pk for t in rows])
+                  .values_list("teacher_id", "lessons"))
+    return [
+        {"id": t.pk, "school_id": t.school_id, "school": t.school.name, "teacher": t.name,
+         "lessons": counts.get(t.pk, 0)}
+        for t in rows
+    ]
 
 
 def trend(user: Any, region: Region, last_week: dt.date, weeks: int = 8) -> list[tuple[dt.date, Decimal, Decimal]]:
     """(week, class share %, teacher share %) for the last few weeks, from the school roll-ups."""
-    schools = _schools(user, region)
-    bbt = schools.filter(built_count__gt=0)
-    classes = bbt.aggregate(n=Sum("built_count"))["n"] or 0
-    teachers = Teacher.objects.filter(school__in=bbt).count()
+    classes, teachers = _checked(user, region)
     first = last_week - dt.timedelta(weeks=weeks - 1)
     rows = {
         r["week"]: r
-        for r in SchoolWeek.objects.filter(week__gte=first, week__lte=last_week, school__in=schools)
-        .values("week").annotate(c=Sum("compliant_classes", filter=Q(school__built_count__gt=0)),
-                                 t=Sum("compliant_teachers", filter=Q(school__built_count__gt=0)))
+        for r in _school_weeks(user, region).filter(week__gte=first, week__lte=last_week)
+        .values("week").annotate(c=Sum("compliant_classes", filter=BBT), t=Sum("compliant_teachers", filter=BBT))
+        .order_by()
     }
     out = []
     for i in range(weeks):
@@ -123,13 +170,17 @@ def flagged_records(user: Any, region: Region, week: dt.date | None = None) -> A
     return qs.select_related("school", "klass", "teacher").order_by("-date", "school_id")
 
 
-def by_school(user: Any, region: Region, week: dt.date) -> list[dict[str, Any]]:
-    schools = _schools(user, region).filter(Q(built_count__gt=0))
-    rows = {r.school_id: r for r in SchoolWeek.objects.filter(week=week, school__in=schools)}
-    out = []
-    for s in schools.order_by("region_path", "name").annotate():
-        r = rows.get(s.pk)
-        out.append({"school": s, "classes": s.built_count, "compliant": r.compliant_classes if r else 0,
-                    "lessons": r.lessons if r else 0, "flagged": r.flagged if r else 0,
-                    "share": coverage_percent(r.compliant_classes if r else 0, s.built_count)})
-    return out
+def by_school(user: Any, region: Region, week: dt.date, limit: int | None = None) -> list[dict[str, Any]]:
+    """Each Banbantong school's week, in list order; `limit` bounds the rows read, not just shown."""
+    done = SchoolWeek.objects.filter(school_id=OuterRef("pk"), week=week)
+    schools = (
+        _schools(user, region).filter(built_count__gt=0).order_by("region_path", "name")
+        .annotate(ok=Coalesce(Subquery(done.values("compliant_classes")[:1]), 0),
+                  lessons=Coalesce(Subquery(done.values("lessons")[:1]), 0),
+                  flagged=Coalesce(Subquery(done.values("flagged")[:1]), 0))
+    )
+    return [
+        {"school": s, "classes": s.built_count, "compliant": s.ok, "lessons": s.lessons, "flagged": s.flagged,
+         "share": coverage_percent(s.ok, s.built_count)}
+        for s in (schools[:limit] if limit else schools)
+    ]
