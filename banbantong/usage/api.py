@@ -11,7 +11,7 @@ from ninja.errors import HttpError
 from banbantong.core.http import api_user
 from banbantong.core.jsonout import plain
 from banbantong.core.scope import get_for_user
-from banbantong.org.models import Classroom, Region, Teacher, TeachingClass
+from banbantong.org.models import Classroom, Region, School, Teacher, TeachingClass
 from banbantong.usage import queries, services
 from banbantong.usage.models import LessonRecord
 from banbantong.usage.rules import parse_iso_week
@@ -73,13 +73,46 @@ def post_events(request: HttpRequest, payload: BatchIn) -> Any:
         raise HttpError(409, "；".join(exc.messages)) from None
 
 
-@router.get("/compliance", summary="每周应用达标情况（班级、教师、未达标名单）")
-def get_compliance(request: HttpRequest, region: int, week: str) -> Any:
+@router.get("/compliance", summary="每周应用达标情况（班级、教师、未达标名单）：按区域（region）或学校（school）")
+def get_compliance(request: HttpRequest, week: str, region: int | None = None, school: int | None = None) -> Any:
     user = api_user(request)
-    if not user.is_regional:
-        raise PermissionDenied("每周达标统计只对局管理员、审核员和审计员开放。")
-    reg = get_for_user(Region.objects.all(), user, pk=region)
-    return plain(queries.compliance(user, reg, _week(week)).as_dict())
+    place: Region | School
+    if school is not None:
+        if not (user.is_regional or user.role == "school_admin"):
+            raise PermissionDenied("学校的应用达标统计只对局管理员和学校管理员开放。")
+        place = get_for_user(School.objects.all(), user, pk=school)
+    elif region is not None:
+        if not user.is_regional:
+            raise PermissionDenied("每周达标统计只对局管理员、审核员和审计员开放。")
+        place = get_for_user(Region.objects.all(), user, pk=region)
+    else:
+        raise ValidationError("请指定区域（region）或学校（school）。")
+    return plain(queries.compliance(user, place, _week(week)).as_dict())
+
+
+class RuleIn(Schema):
+    class_min_per_week: int
+    teacher_min_per_week: int
+    teacher_non_bbt_min_per_semester: int
+
+
+def _rule_out(region: Region) -> dict[str, Any]:
+    c, t, n = services.rule_for(region.path)
+    return {"region_id": region.pk, "region": region.name, "class_min_per_week": c, "teacher_min_per_week": t,
+            "teacher_non_bbt_min_per_semester": n}
+
+
+@router.get("/usage-rules/{region_id}", summary="区域的应用要求（未单独设置时沿用上级或默认）")
+def get_rule(request: HttpRequest, region_id: int) -> Any:
+    return _rule_out(get_for_user(Region.objects.all(), api_user(request), pk=region_id))
+
+
+@router.put("/usage-rules/{region_id}", summary="设置区域的应用要求（局管理员；本周起按新要求核算）")
+def put_rule(request: HttpRequest, region_id: int, payload: RuleIn) -> Any:
+    user = api_user(request)
+    region = get_for_user(Region.objects.all(), user, pk=region_id)
+    services.set_compliance_rule(region, actor=user, **payload.dict())
+    return _rule_out(region)
 
 
 @router.get("/records", summary="应用记录（教师只看到自己的）")

@@ -16,7 +16,14 @@ from django.db.models.functions import Coalesce
 from banbantong.core.scope import scope_of, subtree_q
 from banbantong.org.models import Region, School, Teacher, TeachingClass
 from banbantong.planning.rules import coverage_percent
-from banbantong.usage.models import ClassWeek, LessonRecord, SchoolWeek, TeacherWeek
+from banbantong.usage.models import (
+    ClassWeek,
+    LessonRecord,
+    SchoolWeek,
+    Semester,
+    TeacherSemester,
+    TeacherWeek,
+)
 from banbantong.usage.rules import iso_week
 
 SHORT_LIST_LIMIT = 500
@@ -40,6 +47,14 @@ class Compliance:
         return coverage_percent(self.classes_compliant, self.classes_checked)
 
     @property
+    def classes_short(self) -> int:
+        return self.classes_checked - self.classes_compliant
+
+    @property
+    def teachers_short(self) -> int:
+        return self.teachers_checked - self.teachers_compliant
+
+    @property
     def teacher_share(self) -> Decimal:
         return coverage_percent(self.teachers_compliant, self.teachers_checked)
 
@@ -56,20 +71,25 @@ class Compliance:
         }
 
 
-def _schools(user: Any, region: Region) -> Any:
-    return School.objects.for_user(user).filter(subtree_q("region_path", region.path))
+# A dashboard is about a place: a region (with every school under it) or one school.
+Place = Region | School
 
 
-def _school_weeks(user: Any, region: Region) -> Any:
-    """SchoolWeek rows of the region in the user's scope, by their own region_path: no join to
+def _schools(user: Any, place: Place) -> Any:
+    if isinstance(place, School):
+        return School.objects.for_user(user).filter(pk=place.pk)
+    return School.objects.for_user(user).filter(subtree_q("region_path", place.path))
+
+
+def _school_weeks(user: Any, place: Place) -> Any:
+    """SchoolWeek rows of the place in the user's scope, by their own region_path: no join to
     School is needed to find them, and (week, region_path, …) is a covering index."""
-    return scope_of(user).filter(
-        SchoolWeek.objects.filter(subtree_q("region_path", region.path)),
-        region_path_field="region_path", school_field="school_id",
-    )
+    rows = (SchoolWeek.objects.filter(school_id=place.pk) if isinstance(place, School)
+            else SchoolWeek.objects.filter(subtree_q("region_path", place.path)))
+    return scope_of(user).filter(rows, region_path_field="region_path", school_field="school_id")
 
 
-def _checked(user: Any, region: Region) -> tuple[int, int]:
+def _checked(user: Any, region: Place) -> tuple[int, int]:
     """(classes, teachers) checked weekly: those of Banbantong schools, from the schools' roll-ups."""
     agg = _schools(user, region).filter(built_count__gt=0).aggregate(c=Sum("built_count"), t=Sum("teacher_count"))
     return agg["c"] or 0, agg["t"] or 0
@@ -79,7 +99,7 @@ def _checked(user: Any, region: Region) -> tuple[int, int]:
 BBT = Q(school__built_count__gt=0)
 
 
-def compliance(user: Any, region: Region, week: dt.date, *, with_lists: bool = True,
+def compliance(user: Any, region: Place, week: dt.date, *, with_lists: bool = True,
                limit: int | None = SHORT_LIST_LIMIT) -> Compliance:
     classes_checked, teachers_checked = _checked(user, region)
     agg = _school_weeks(user, region).filter(week=week).aggregate(
@@ -93,7 +113,7 @@ def compliance(user: Any, region: Region, week: dt.date, *, with_lists: bool = T
     return report
 
 
-def _short_schools(user: Any, region: Region, week: dt.date, total: str, compliant: str, limit: int | None) -> list[int]:
+def _short_schools(user: Any, region: Place, week: dt.date, total: str, compliant: str, limit: int | None) -> list[int]:
     """The first schools (in list order) with someone short this week, just enough of them to fill
     a list of `limit` rows — each such school has at least one — so a province's list reads a few
     hundred schools' rows, not every class or teacher of the province."""
@@ -112,7 +132,7 @@ def _short_schools(user: Any, region: Region, week: dt.date, total: str, complia
     return chosen
 
 
-def short_classes(user: Any, region: Region, week: dt.date, limit: int | None = SHORT_LIST_LIMIT) -> list[dict[str, Any]]:
+def short_classes(user: Any, region: Place, week: dt.date, limit: int | None = SHORT_LIST_LIMIT) -> list[dict[str, Any]]:
     """Banbantong classes below the week's minimum, in school order (at most `limit`)."""
     schools = _short_schools(user, region, week, "built_count", "compliant_classes", limit)
     ok_class = ClassWeek.objects.filter(klass=OuterRef("pk"), week=week, compliant=True)
@@ -129,7 +149,7 @@ def short_classes(user: Any, region: Region, week: dt.date, limit: int | None = 
     ]
 
 
-def short_teachers(user: Any, region: Region, week: dt.date, limit: int | None = SHORT_LIST_LIMIT) -> list[dict[str, Any]]:
+def short_teachers(user: Any, region: Place, week: dt.date, limit: int | None = SHORT_LIST_LIMIT) -> list[dict[str, Any]]:
     """Teachers of Banbantong schools below the week's minimum, in school order (at most `limit`)."""
     schools = _short_schools(user, region, week, "teacher_count", "compliant_teachers", limit)
     ok_teacher = TeacherWeek.objects.filter(teacher=OuterRef("pk"), week=week, compliant=True)
@@ -145,7 +165,7 @@ def short_teachers(user: Any, region: Region, week: dt.date, limit: int | None =
     ]
 
 
-def trend(user: Any, region: Region, last_week: dt.date, weeks: int = 8) -> list[tuple[dt.date, Decimal, Decimal]]:
+def trend(user: Any, region: Place, last_week: dt.date, weeks: int = 8) -> list[tuple[dt.date, Decimal, Decimal]]:
     """(week, class share %, teacher share %) for the last few weeks, from the school roll-ups."""
     classes, teachers = _checked(user, region)
     first = last_week - dt.timedelta(weeks=weeks - 1)
@@ -163,14 +183,16 @@ def trend(user: Any, region: Region, last_week: dt.date, weeks: int = 8) -> list
     return out
 
 
-def flagged_records(user: Any, region: Region, week: dt.date | None = None) -> Any:
-    qs = LessonRecord.objects.for_user(user).filter(subtree_q("school__region_path", region.path)).exclude(flags=[])
+def flagged_records(user: Any, region: Place, week: dt.date | None = None) -> Any:
+    qs = LessonRecord.objects.for_user(user).exclude(flags=[])
+    qs = qs.filter(school_id=region.pk) if isinstance(region, School) else qs.filter(
+        subtree_q("school__region_path", region.path))
     if week is not None:
         qs = qs.filter(week=week)
     return qs.select_related("school", "klass", "teacher").order_by("-date", "school_id")
 
 
-def by_school(user: Any, region: Region, week: dt.date, limit: int | None = None) -> list[dict[str, Any]]:
+def by_school(user: Any, region: Place, week: dt.date, limit: int | None = None) -> list[dict[str, Any]]:
     """Each Banbantong school's week, in list order; `limit` bounds the rows read, not just shown."""
     done = SchoolWeek.objects.filter(school_id=OuterRef("pk"), week=week)
     schools = (
@@ -184,3 +206,45 @@ def by_school(user: Any, region: Region, week: dt.date, limit: int | None = None
          "share": coverage_percent(s.ok, s.built_count)}
         for s in (schools[:limit] if limit else schools)
     ]
+
+
+# --- Class and teacher details ------------------------------------------------------------------
+
+
+@dataclass
+class WeekRow:
+    week: dt.date
+    lessons: int
+    minimum: int
+    compliant: bool
+
+
+def weekly(rows: Any, first: dt.date, last: dt.date) -> list[WeekRow]:
+    """ClassWeek or TeacherWeek rows of one class/teacher as one row per week (0 where none)."""
+    found = {r.week: r for r in rows.filter(week__gte=first, week__lte=last)}
+    out = []
+    wk = first
+    while wk <= last:
+        r = found.get(wk)
+        out.append(WeekRow(wk, r.lessons if r else 0, r.minimum if r else 0, bool(r and r.compliant)))
+        wk += dt.timedelta(weeks=1)
+    return out
+
+
+def class_weeks(klass: TeachingClass, first: dt.date, last: dt.date) -> list[WeekRow]:
+    return weekly(ClassWeek.objects.filter(klass=klass), first, last)
+
+
+def teacher_weeks(teacher: Teacher, first: dt.date, last: dt.date) -> list[WeekRow]:
+    return weekly(TeacherWeek.objects.filter(teacher=teacher), first, last)
+
+
+def semester_teachers(user: Any, place: Place, semester: Semester, minimum: int) -> tuple[int, int]:
+    """(checked, compliant) teachers of schools WITHOUT Banbantong, by the per-semester rule
+    (seed 003: at least five lessons a semester), from the TeacherSemester roll-up."""
+    schools = _schools(user, place).filter(built_count=0)
+    checked = schools.aggregate(t=Sum("teacher_count"))["t"] or 0
+    compliant = TeacherSemester.objects.filter(
+        semester=semester, lessons__gte=minimum, teacher__school__in=schools.values("pk")
+    ).count() if checked else 0
+    return checked, compliant

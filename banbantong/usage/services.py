@@ -17,7 +17,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from banbantong.core import audit
-from banbantong.core.scope import SYSTEM, path_ids
+from banbantong.core.scope import SYSTEM, path_ids, subtree_q
 from banbantong.org.models import Classroom, Region, School, Teacher, TeachingClass
 from banbantong.usage import rules
 from banbantong.usage.models import (
@@ -441,6 +441,61 @@ def add_calendar_day(*, actor: Any, date: dt.date, kind: str, region: Region | N
     audit.record(audit.Action.CREATE, school or region, actor=actor, object_type="usage.CalendarDay",
                  after={"date": str(date), "kind": kind, "note": day.note})
     return day
+
+
+MAX_LESSONS_PER_WEEK = 40  # 8 periods a day, 5 days: a higher minimum could never be met
+
+
+@transaction.atomic
+def set_compliance_rule(region: Region, *, actor: Any, class_min_per_week: int, teacher_min_per_week: int,
+                        teacher_non_bbt_min_per_semester: int, today: dt.date | None = None) -> ComplianceRule:
+    """A region's usage requirements (inherited by every region and school below it), audited.
+
+    The new minimums apply from the current week: its roll-ups are re-checked here, so this
+    week's figures are never half old rule, half new. Earlier weeks keep the rule they ran under.
+    """
+    _check_admin(actor)
+    if actor is not None and not getattr(actor, "is_superuser", False) and not actor.scope.covers_path(region.path):
+        raise PermissionDenied("该区域不在您的管辖范围内。")
+    values = {"class_min_per_week": class_min_per_week, "teacher_min_per_week": teacher_min_per_week,
+              "teacher_non_bbt_min_per_semester": teacher_non_bbt_min_per_semester}
+    labels = {"class_min_per_week": "班级每周至少节数", "teacher_min_per_week": "教师每周至少节数",
+              "teacher_non_bbt_min_per_semester": "未实施学校教师每学期至少节数"}
+    errors = {}
+    for name, value in values.items():
+        top = MAX_LESSONS_PER_WEEK * 25 if name.endswith("semester") else MAX_LESSONS_PER_WEEK
+        if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= top:
+            errors[name] = f"{labels[name]}应为 1–{top} 之间的整数。"
+    if errors:
+        raise ValidationError(errors)
+    rule = ComplianceRule.objects.filter(region=region).first()
+    before = audit.snapshot(rule, list(values)) if rule else None
+    rule, _ = ComplianceRule.objects.update_or_create(region=region, defaults=values)
+    audit.record(audit.Action.UPDATE if before else audit.Action.CREATE, region, actor=actor,
+                 object_type="usage.ComplianceRule", before=before, after=values)
+    week = rules.week_start(today or timezone.localdate())
+    schools = School.objects.filter(subtree_q("region_path", region.path))
+    for school in schools.filter(pk__in=SchoolWeek.objects.filter(week=week).values("school_id")):
+        recheck_week(school, week)
+    return rule
+
+
+def recheck_week(school: School, week: dt.date) -> None:
+    """Re-derive one school's week from its class and teacher counts under the rule in force now:
+    minimums, compliant flags and the school's compliant totals (lesson counts are untouched)."""
+    mins = week_minimums(school, week)
+    classes = ClassWeek.objects.filter(school=school, week=week)
+    built = TeachingClass.objects.filter(school=school, status__in=TeachingClass.BUILT_STATUSES).values("pk")
+    classes.update(minimum=mins.klass, compliant=False)
+    classes.filter(lessons__gte=mins.klass, klass_id__in=built).update(compliant=True)
+    teachers = TeacherWeek.objects.filter(school=school, week=week)
+    teachers.update(minimum=mins.teacher, compliant=False)
+    if mins.teacher > 0:
+        teachers.filter(lessons__gte=mins.teacher).update(compliant=True)
+    SchoolWeek.objects.filter(school=school, week=week).update(
+        compliant_classes=classes.filter(compliant=True).count(),
+        compliant_teachers=teachers.filter(compliant=True).count(),
+    )
 
 
 def send_reminders(report: Any, *, week: dt.date, actor: Any = None) -> int:

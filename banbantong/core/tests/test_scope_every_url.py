@@ -15,6 +15,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from banbantong.accounts import services as account_services
 from banbantong.conftest import World
 from banbantong.devices.tests.test_api import api_post_case
+from banbantong.devices.tests.test_figures import league_case
 from banbantong.resources.tests import kit as resources_kit
 
 Case = Callable[[World, Client], None]
@@ -259,6 +260,19 @@ def my_week_case(w: World, client: Client) -> None:
     assert client.get("/usage/my/").status_code == 403
 
 
+def usage_rule_put_case(w: World, client: Client) -> None:
+    from banbantong.usage.models import ComplianceRule
+
+    url = f"/api/v1/usage-rules/{w.county_a.pk}"
+    body = {"class_min_per_week": 8, "teacher_min_per_week": 2, "teacher_non_bbt_min_per_semester": 5}
+    client.force_login(w.bob)
+    assert client.put(url, body, content_type="application/json").status_code == 404
+    assert not ComplianceRule.objects.exists()
+    client.force_login(w.alice)
+    assert client.put(url, body, content_type="application/json").status_code == 200
+    assert ComplianceRule.objects.get(region=w.county_a).class_min_per_week == 8
+
+
 CASES: dict[str, Case] = {
     # pages
     "core:dashboard": list_page("/", "文峰", "alice", "bob"),
@@ -300,6 +314,7 @@ CASES: dict[str, Case] = {
     "devices:ticket": device_case(lambda w, k: f"/devices/tickets/{k['ticket'].pk}/"),  # type: ignore[index]
     "devices:my_work": device_list_case("/devices/my/", "文峰中心小学"),
     "devices:figures": device_list_case("/devices/figures/", "CB-X06"),
+    "devices:league": league_case,
     "devices:companies": public(),  # the contact book of the user's own regions
     "devices:report": qr_case,
     "devices:import": public(),  # a form; the schools named in the file are scoped: devices/tests/test_import.py
@@ -311,9 +326,15 @@ CASES: dict[str, Case] = {
     "usage:flagged": flagged_case,
     "usage:calendar": region_page("/usage/calendar/"),
     "usage:timetable": object_page(lambda w: f"/usage/timetable/?school={w.school_a.pk}", "principal_a", "bob"),
+    "usage:school": object_page(lambda w: f"/usage/school/{w.school_a.pk}/", "principal_a", "bob"),
+    "usage:class": object_page(lambda w: f"/usage/class/{w.class_a.pk}/", "teacher_user_a", "bob"),
+    "usage:teacher": object_page(lambda w: f"/usage/teacher/{w.teacher_a.pk}/", "teacher_user_a", "bob"),
+    "usage:rules": region_page("/usage/rules/"),
     # API
     "api:post_events": events_case,
     "api:get_compliance": region_page("/api/v1/compliance?week=2026-W47"),
+    "api:get_rule": api_object(lambda w: f"/api/v1/usage-rules/{w.county_a.pk}", "alice", "bob"),
+    "api:put_rule": usage_rule_put_case,
     "api:list_records": usage_list_case("/api/v1/records", "分数", "teacher_user_a", "bob"),
     "api:create_record": create_record_case,
     "api:confirm_lesson_record": record_case("post", "/confirm"),
@@ -350,6 +371,7 @@ CASES: dict[str, Case] = {
     "api:ticket_detail": device_case(lambda w, k: f"/api/v1/tickets/{k['ticket'].pk}"),  # type: ignore[index]
     "api:change_ticket_state": api_post_case("change_ticket_state"),
     "api:escalate_ticket": api_post_case("escalate_ticket"),
+    "api:replace_device": api_post_case("replace_device"),
     # resources (helpers in resources/tests/kit.py: they store files under a private MEDIA_ROOT)
     "resources:list": resources_kit.resource_list_case("/resources/"),
     "resources:upload": resources_kit.upload_page_case,
@@ -364,6 +386,13 @@ CASES: dict[str, Case] = {
     "api:put_chunk": resources_kit.upload_session_case("put", "/chunks/0"),
     "api:complete_upload": resources_kit.upload_session_case("post", "/complete"),
     "api:cancel_upload": resources_kit.upload_session_case("delete", "", ok=(204,)),
+    "resources:catalogue": resources_kit.catalogue_list_case("/resources/catalogue/"),
+    "resources:volume": resources_kit.volume_case(lambda w, v: f"/resources/catalogue/{v.pk}/"),
+    "resources:catalogue_import": resources_kit.catalogue_import_case(api=False),
+    "resources:catalogue_template": public(),  # an empty template: no data
+    "api:list_catalogue_volumes": resources_kit.catalogue_list_case("/api/v1/resources/catalogue/volumes"),
+    "api:catalogue_volume": resources_kit.volume_case(lambda w, v: f"/api/v1/resources/catalogue/volumes/{v.pk}"),
+    "api:import_catalogue": resources_kit.catalogue_import_case(api=True),
 }
 
 

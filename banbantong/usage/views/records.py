@@ -1,5 +1,5 @@
-"""Usage pages: a teacher's week (fill and confirm records), the compliance dashboard, flagged
-records, and the school calendar."""
+"""Usage pages where records and their frame are entered: a teacher's week (fill and confirm
+records), the school calendar and timetables."""
 
 from __future__ import annotations
 
@@ -9,33 +9,17 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse
-from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 
-from banbantong.core.charts import line_chart
-from banbantong.core.excel import workbook_response
 from banbantong.core.http import AuthedRequest
-from banbantong.core.listing import Col, render_list
 from banbantong.core.scope import get_for_user, path_ids
 from banbantong.core.uploads import pending_file, spreadsheet_suffix, store_pending
-from banbantong.org import queries as org_queries
-from banbantong.org.models import Region, School, TeachingClass
-from banbantong.usage import queries, rules, services, timetables
+from banbantong.org.models import School, TeachingClass
+from banbantong.usage import rules, services, timetables
 from banbantong.usage.models import CalendarDay, LessonRecord, Semester, TimetableSlot
-
-WEEKDAYS = ["一", "二", "三", "四", "五", "六", "日"]
-
-
-def _week(request: AuthedRequest, default: dt.date) -> dt.date:
-    raw = request.GET.get("week", "")
-    if raw:
-        try:
-            return rules.parse_iso_week(raw)
-        except ValueError as exc:
-            messages.error(request, str(exc))
-    return rules.week_start(default)
+from banbantong.usage.views.common import WEEKDAYS, region_of, week_of
 
 
 @login_required
@@ -44,7 +28,7 @@ def my_week(request: AuthedRequest) -> HttpResponse:
     teacher = getattr(request.user, "teacher", None)
     if teacher is None:
         raise PermissionDenied("只有教师账号有自己的课表和应用记录。")
-    monday = _week(request, timezone.localdate())
+    monday = week_of(request, timezone.localdate())
     if request.method == "POST":
         try:
             if request.POST.get("confirm", "").isdigit():
@@ -95,69 +79,9 @@ def my_week(request: AuthedRequest) -> HttpResponse:
     })
 
 
-def _region(request: AuthedRequest) -> Region:
-    if not request.user.is_regional:
-        raise PermissionDenied("每周达标统计只对局管理员、审核员和审计员开放。")
-    raw = request.GET.get("region", "")
-    if raw.isdigit():
-        return get_for_user(Region.objects.all(), request.user, pk=int(raw))
-    top = org_queries.top_regions(request.user).first()
-    if top is None:
-        raise PermissionDenied("您的账号没有关联区域。")
-    return top
-
-
-@login_required
-def dashboard(request: AuthedRequest) -> HttpResponseBase:
-    region = _region(request)
-    # Default: last week, the one a bureau checks on Monday morning.
-    monday = _week(request, timezone.localdate() - dt.timedelta(weeks=1))
-    report = queries.compliance(request.user, region, monday)
-    if request.GET.get("export") == "xlsx":
-        return workbook_response(f"{region.name}应用达标-{rules.iso_week(monday)}.xlsx", [
-            ("未达标班级", ["学校", "班级", "本周应用节数"], [[r["school"], r["class"], r["lessons"]] for r in report.short_classes]),
-            ("未达标教师", ["学校", "教师", "本周应用节数"], [[r["school"], r["teacher"], r["lessons"]] for r in report.short_teachers]),
-            ("各校", ["学校", "班班通班级", "达标班级", "达标率(%)", "应用节数", "疑点记录"],
-             [[r["school"].name, r["classes"], r["compliant"], float(r["share"]), r["lessons"], r["flagged"]]
-              for r in queries.by_school(request.user, region, monday)]),
-        ])
-    points = queries.trend(request.user, region, monday)
-    class_min, teacher_min, _ = services.rule_for(region.path)
-    chart = line_chart(
-        [f"{w:%m-%d}" for w, _, _ in points],
-        [("班级达标率", [float(c) for _, c, _ in points]), ("教师达标率", [float(t) for _, _, t in points])],
-        unit="%", max_value=100.0,
-    )
-    return render(request, "usage/dashboard.html", {
-        "region": region, "regions": org_queries.region_choices(request.user, region), "report": report,
-        "week": rules.iso_week(monday), "monday": monday, "prev": rules.iso_week(monday - dt.timedelta(weeks=1)),
-        "next": rules.iso_week(monday + dt.timedelta(weeks=1)), "chart": chart, "class_min": class_min,
-        "teacher_min": teacher_min, "schools": queries.by_school(request.user, region, monday)[:300],
-    })
-
-
-@login_required
-def flagged(request: AuthedRequest) -> HttpResponseBase:
-    region = _region(request)
-    qs = queries.flagged_records(request.user, region)
-    columns = [
-        Col("日期", lambda r: r.date.isoformat()),
-        Col("节次", lambda r: r.period, numeric=True),
-        Col("学校", lambda r: r.school.name),
-        Col("班级", lambda r: f"{r.klass.grade_label}{r.klass.name}"),
-        Col("教师", lambda r: r.teacher.name),
-        Col("课题", lambda r: r.topic),
-        Col("佐证", lambda r: r.get_evidence_display()),
-        Col("疑点", lambda r: "、".join(r.flag_labels)),
-        Col("填写时间", lambda r: timezone.localtime(r.created_at).strftime("%Y-%m-%d %H:%M")),
-    ]
-    return render_list(request, template="usage/flagged.html", queryset=qs, columns=columns, title="疑点记录",
-                       export_name="疑点记录", context={"region": region})
-
-
 @login_required
 def calendar(request: AuthedRequest) -> HttpResponse:
-    region = _region(request)
+    region = region_of(request)
     if request.method == "POST":
         try:
             if request.POST.get("what") == "semester":

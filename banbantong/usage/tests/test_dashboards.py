@@ -1,0 +1,150 @@
+"""Compliance dashboards: short lists bounded but honest about totals, the per-semester rule for
+schools without Banbantong, class/school/teacher pages, and editing a region's requirements."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.test import Client
+from openpyxl import load_workbook
+
+from banbantong.conftest import World
+from banbantong.core.models import AuditEntry
+from banbantong.core.scope import SYSTEM
+from banbantong.org.models import TeachingClass
+from banbantong.org.services import refresh_school_counts
+from banbantong.usage import queries, services
+from banbantong.usage.models import ClassWeek, ComplianceRule, SchoolWeek
+from banbantong.usage.tests.conftest import MONDAY, Term, lessons
+
+RULE = {"class_min_per_week": 8, "teacher_min_per_week": 2, "teacher_non_bbt_min_per_semester": 5}
+
+
+def more_built_classes(world: World, n: int) -> list[TeachingClass]:
+    made = [TeachingClass.objects.create(school=world.school_a, grade=5, name=f"{i}班", pupils=40,
+                                         status=TeachingClass.Status.BUILT) for i in range(1, n + 1)]
+    refresh_school_counts([world.school_a.pk])
+    return made
+
+
+@pytest.mark.django_db
+def test_short_list_is_bounded_and_the_total_is_not(world: World, term: Term) -> None:
+    more_built_classes(world, 3)
+    lessons(world, term, 3)
+    report = queries.compliance(SYSTEM, world.county_a, MONDAY, limit=2)
+    assert (report.classes_checked, report.classes_compliant, report.classes_short) == (4, 0, 4)
+    assert len(report.short_classes) == 2
+    assert [r["class"] for r in report.short_classes] == ["四年级1班", "五年级1班"]  # list order: grade, name
+    everything = queries.compliance(SYSTEM, world.county_a, MONDAY, limit=None)
+    assert len(everything.short_classes) == 4
+
+
+@pytest.mark.django_db
+def test_teachers_checked_come_from_the_school_rollup(world: World, term: Term) -> None:
+    assert queries.compliance(SYSTEM, world.city, MONDAY).teachers_checked == 1  # school B has no Banbantong
+    more_built_classes(world, 1)
+    from banbantong.conftest import make_teacher
+
+    make_teacher(world.school_a, "t_zhao", "赵老师")
+    refresh_school_counts([world.school_a.pk])
+    report = queries.compliance(SYSTEM, world.city, MONDAY)
+    assert report.teachers_checked == 2
+    assert [r["teacher"] for r in report.short_teachers] == ["王老师", "赵老师"]
+
+
+@pytest.mark.django_db
+def test_teachers_of_schools_without_banbantong_by_semester(world: World, term: Term) -> None:
+    services.add_semester(world.county_b, actor=world.bob, name="秋季", start=dt.date(2026, 9, 1),
+                          end=dt.date(2027, 1, 22))
+    semester_b = services.semester_for(world.school_b, MONDAY)
+    assert semester_b is not None
+    for i in range(4):
+        services.record_lesson(actor=world.teacher_b.user, klass=world.class_b, teacher=world.teacher_b,
+                               date=MONDAY + dt.timedelta(days=i), period=1)
+    assert queries.semester_teachers(SYSTEM, world.county_b, semester_b, 5) == (1, 0)
+    services.record_lesson(actor=world.teacher_b.user, klass=world.class_b, teacher=world.teacher_b,
+                           date=MONDAY + dt.timedelta(days=7), period=1)
+    assert queries.semester_teachers(SYSTEM, world.county_b, semester_b, 5) == (1, 1)
+    assert queries.semester_teachers(world.alice, world.county_b, semester_b, 5) == (0, 0)  # out of scope
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("field", "value"), [("class_min_per_week", 0), ("class_min_per_week", 41),
+                                               ("teacher_min_per_week", -1), ("teacher_non_bbt_min_per_semester", 0)])
+def test_bad_rules_are_refused_and_nothing_changes(world: World, field: str, value: int) -> None:
+    with pytest.raises(ValidationError) as exc:
+        services.set_compliance_rule(world.county_a, actor=world.alice, **{**RULE, field: value})
+    assert "之间的整数" in str(exc.value)
+    assert not ComplianceRule.objects.exists()
+
+
+@pytest.mark.django_db
+def test_rules_only_by_the_regions_admins(world: World) -> None:
+    with pytest.raises(PermissionDenied):
+        services.set_compliance_rule(world.county_a, actor=world.bob, **RULE)
+    with pytest.raises(PermissionDenied):
+        services.set_compliance_rule(world.county_a, actor=world.principal_a, **RULE)
+    assert not ComplianceRule.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_new_rule_rechecks_this_week_and_is_inherited(world: World, term: Term) -> None:
+    lessons(world, term, 8)
+    assert queries.compliance(SYSTEM, world.county_a, MONDAY).classes_compliant == 0
+    services.set_compliance_rule(world.city, actor=world.city_admin, **RULE, today=MONDAY + dt.timedelta(days=2))
+    cw = ClassWeek.objects.get(klass=term.klass, week=MONDAY)
+    assert (cw.minimum, cw.compliant) == (8, True)
+    assert SchoolWeek.objects.get(school=world.school_a, week=MONDAY).compliant_classes == 1
+    assert queries.compliance(SYSTEM, world.county_a, MONDAY).classes_compliant == 1
+    assert services.rule_for(world.town_a.path) == (8, 2, 5)  # the county and its towns inherit the city's
+    entry = AuditEntry.objects.filter(object_type="usage.ComplianceRule").get()
+    assert entry.after["class_min_per_week"] == 8
+
+
+@pytest.mark.django_db
+def test_rules_page_saves_and_shows_errors(world: World, client: Client) -> None:
+    client.force_login(world.alice)
+    url = f"/usage/rules/?region={world.county_a.pk}"
+    page = client.post(url, {**RULE, "class_min_per_week": "abc"}, follow=True).content.decode()
+    assert "每项要求都应填写整数" in page
+    assert not ComplianceRule.objects.exists()
+    client.post(url, RULE)
+    assert ComplianceRule.objects.get(region=world.county_a).class_min_per_week == 8
+    client.force_login(world.auditor_a)  # sees the rule, cannot change it
+    page = client.get(url).content.decode()
+    assert 'value="8"' in page and "disabled" in page
+
+
+@pytest.mark.django_db
+def test_school_class_and_teacher_pages(world: World, term: Term, client: Client) -> None:
+    lessons(world, term, 3)
+    client.force_login(world.principal_a)
+    page = client.get(f"/usage/school/{world.school_a.pk}/?week=2026-W47").content.decode()
+    assert 'data-figure="class-share"' in page and "四年级1班" in page and "王老师" not in page  # 3 ≥ 2: compliant
+    page = client.get(f"/usage/class/{term.klass.pk}/?week=2026-W47").content.decode()
+    assert "第0课" in page and "手工填写" in page  # each record shows its evidence
+    client.force_login(world.teacher_user_a)
+    assert client.get(f"/usage/teacher/{world.teacher_a.pk}/?week=2026-W47").status_code == 200
+    assert client.get(f"/usage/school/{world.school_a.pk}/").status_code == 403  # colleagues' figures: admins only
+    from banbantong.conftest import make_teacher
+
+    other = make_teacher(world.school_a, "t_zhao", "赵老师")
+    client.force_login(other.user)
+    assert client.get(f"/usage/teacher/{world.teacher_a.pk}/").status_code == 403
+    client.force_login(world.integrator_a)
+    assert client.get(f"/usage/class/{term.klass.pk}/").status_code == 403
+
+
+@pytest.mark.django_db
+def test_dashboard_export_has_every_short_class(world: World, term: Term, client: Client) -> None:
+    more_built_classes(world, 3)
+    client.force_login(world.alice)
+    response = client.get(f"/usage/?region={world.county_a.pk}&week=2026-W47&export=xlsx")
+    book = load_workbook(io.BytesIO(b"".join(response.streaming_content) if response.streaming else response.content))
+    rows = list(book["未达标班级"].iter_rows(values_only=True))
+    assert len(rows) == 1 + 4
+    page = client.get(f"/usage/?region={world.county_a.pk}&week=2026-W47").content.decode()
+    assert "班级 4 个" in page

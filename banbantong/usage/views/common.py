@@ -1,0 +1,40 @@
+"""What the usage pages share: the week asked for and the region a dashboard is about."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+
+from banbantong.core.http import AuthedRequest
+from banbantong.core.scope import get_for_user
+from banbantong.org import queries as org_queries
+from banbantong.org.models import Region
+from banbantong.usage import rules
+
+WEEKDAYS = ["一", "二", "三", "四", "五", "六", "日"]
+
+
+def week_of(request: AuthedRequest, default: dt.date) -> dt.date:
+    raw = request.GET.get("week", "")
+    if raw:
+        try:
+            return rules.parse_iso_week(raw)
+        except ValueError as exc:
+            messages.error(request, str(exc))
+    return rules.week_start(default)
+
+
+def region_of(request: AuthedRequest) -> Region:
+    if not request.user.is_regional:
+        raise PermissionDenied("每周达标统计只对局管理员、审核员和审计员开放。")
+    raw = request.GET.get("region", "")
+    if raw.isdigit():
+        return get_for_user(Region.objects.all(), request.user, pk=int(raw))
+    top = org_queries.top_regions(request.user).first()
+    if top is None:
+        raise PermissionDenied("您的账号没有关联区域。")
+    return top
+
+
