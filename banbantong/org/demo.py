@@ -32,6 +32,7 @@ from banbantong.org.models import Classroom, ClassStatusChange, Region, School, 
 from banbantong.org.services import ensure_region, refresh_school_counts, school_is_rural
 from banbantong.planning.models import TerminalMode
 from banbantong.planning.rules import default_mode_code
+from banbantong.resources.demo import build_library
 
 # One password for every demo account, printed by `bbt demo`; it satisfies the default policy.
 DEMO_PASSWORD = "Demo@2026"  # noqa: S105 - a published demo password, by design
@@ -253,6 +254,7 @@ def build_demo(
                 demo_activity.build_activity(county, seed=seed, today=today, progress=progress)
             except demo_activity.ActivityError as exc:
                 raise DemoError(str(exc)) from exc
+            build_library(county)  # the resource library: example catalogue, resources, review, quotas
     return describe(county, created=True)
 
 

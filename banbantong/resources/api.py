@@ -23,10 +23,12 @@ from banbantong.core.http import api_user
 from banbantong.core.scope import get_for_user
 from banbantong.org.models import Region, School
 from banbantong.resources import services
-from banbantong.resources.models import Blob, Resource, UploadSession
+from banbantong.resources.catalogue_api import router as catalogue_router
+from banbantong.resources.models import Blob, Lesson, Resource, UploadSession
 from banbantong.resources.views import resource_queryset
 
 router = Router(tags=["资源库"])
+router.add_router("", catalogue_router)
 BODY_BLOCK = 64 * 1024
 
 
@@ -88,6 +90,7 @@ class ResourceIn(Schema):
     lesson: str = ""
     description: str = ""
     tags: str = ""
+    lesson_id: int | None = Field(None, description="教材目录中的课时；给出时学段、学科、年级、版本、册次、单元、课时按目录填写")
 
 
 class ResourceOut(Schema):
@@ -110,6 +113,9 @@ class ResourceOut(Schema):
     library: str
     status: str
     network_region_id: int | None
+    catalogue_lesson_id: int | None
+    review_reason: str
+    reviewed_at: dt.datetime | None
     original_name: str
     sha256: str = Field(..., alias="blob.sha256")
     size: int = Field(..., alias="blob.size")
@@ -193,11 +199,16 @@ def create_resource(request: HttpRequest, payload: ResourceIn) -> Status[Resourc
         region = Region.objects.filter(pk=payload.network_region_id).first()
         if region is None:
             raise ValidationError({"network_region_id": ["区域不存在。"]})
+    lesson: Any = None
+    if payload.lesson_id is not None:
+        lesson = Lesson.objects.for_user(user).select_related("unit__volume__edition").filter(pk=payload.lesson_id).first()
+        if lesson is None:
+            raise ValidationError({"lesson_id": ["课时不存在或不在您可用的教材目录中。"]})
     data = services.ResourceInput(
         title=payload.title, kind=payload.kind, school=school, file_name=payload.file_name, network_region=region,
         stage=payload.stage, subject=payload.subject, grade=payload.grade, edition=payload.edition,
         volume=payload.volume, unit=payload.unit, lesson=payload.lesson, description=payload.description,
-        tags=payload.tags,
+        tags=payload.tags, catalogue_lesson=lesson,
     )
     resource = services.create_resource(data, actor=user, sha256=payload.sha256)
     return Status(201, Resource.objects.select_related("school", "author", "blob").get(pk=resource.pk))

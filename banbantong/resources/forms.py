@@ -8,7 +8,7 @@ from django import forms
 
 from banbantong.org.models import School
 from banbantong.resources import rules
-from banbantong.resources.models import Resource
+from banbantong.resources.models import Lesson, Resource
 
 
 class ResourceUploadForm(forms.Form):
@@ -25,6 +25,9 @@ class ResourceUploadForm(forms.Form):
     lesson = forms.CharField(label="课时", max_length=60, required=False)
     description = forms.CharField(label="简介", required=False, widget=forms.Textarea(attrs={"rows": 3}))
     tags = forms.CharField(label="标签（逗号分隔）", max_length=200, required=False)
+    # Chosen on the catalogue page ("为此课时上传"); the text fields above are then filled from it.
+    catalogue_lesson = forms.ModelChoiceField(label="目录课时", queryset=Lesson.objects.none(), required=False,
+                                              widget=forms.HiddenInput)
 
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -32,3 +35,5 @@ class ResourceUploadForm(forms.Form):
         self.fields["school"].queryset = schools  # type: ignore[attr-defined]
         if getattr(user, "school_id", None):
             self.fields["school"].initial = user.school_id
+        lessons = Lesson.objects.for_user(user).select_related("unit__volume__edition")
+        self.fields["catalogue_lesson"].queryset = lessons  # type: ignore[attr-defined]

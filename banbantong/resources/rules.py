@@ -337,3 +337,10 @@ def parse_range(header: str, size: int) -> tuple[int, int] | None:
     if last < first:
         return None
     return first, min(last, size - 1)
+
+
+def starts_file(range_header: str) -> bool:
+    """Whether a download request begins at the first byte (a new download, not a resumed part)."""
+    m = re.fullmatch(r"\s*bytes\s*=\s*(\d*)\s*-.*", range_header or "")
+    # No (or an unparsable) Range means the whole file; "bytes=-500" is a tail, "bytes=0-" a start.
+    return m is None or (m[1] != "" and int(m[1]) == 0)

@@ -22,7 +22,7 @@ from django.utils import timezone
 from banbantong.core import audit
 from banbantong.org.models import Region, School
 from banbantong.resources import rules, storage
-from banbantong.resources.models import Blob, Resource, UploadSession
+from banbantong.resources.models import Blob, Lesson, Resource, UploadSession, ancestor_paths
 from banbantong.resources.rules import UploadRefused
 
 UPLOADER_ROLES = frozenset({"teacher", "school_admin", "device_admin", "bureau_admin", "reviewer"})
@@ -70,6 +70,16 @@ class ResourceInput:
     description: str = ""
     tags: str = ""
     network_region: Region | None = None
+    catalogue_lesson: Lesson | None = None
+
+
+def lesson_fields(lesson: Lesson) -> dict[str, str]:
+    """The plain-text catalogue fields a resource shows, copied from its lesson."""
+    unit = lesson.unit
+    volume = unit.volume
+    edition = volume.edition
+    return {"stage": edition.stage, "subject": edition.subject, "grade": volume.grade_label,
+            "edition": edition.name, "volume": volume.term, "unit": unit.name[:60], "lesson": lesson.name[:60]}
 
 
 def resource_problems(data: ResourceInput) -> list[tuple[str, str]]:
@@ -81,6 +91,10 @@ def resource_problems(data: ResourceInput) -> list[tuple[str, str]]:
         problems.append(("kind", f"未知的资源类型“{data.kind}”。"))
     if data.network_region is not None and not data.school.region_path.startswith(data.network_region.path):
         problems.append(("network_region", "只能提交到本校所在区域（或其上级）的资源网。"))
+    if data.catalogue_lesson is not None:
+        region_path = data.catalogue_lesson.unit.volume.edition.region_path
+        if region_path not in ancestor_paths(data.school.region_path):
+            problems.append(("catalogue_lesson", "该课时所属的教材目录不适用于本校（不是本校所在区域或其上级导入的）。"))
     return problems
 
 
@@ -93,6 +107,9 @@ def create_resource(
     _check_school(actor, data.school)
     if problems := resource_problems(data):
         raise ValidationError({field: [message] for field, message in problems})
+    if data.catalogue_lesson is not None:
+        for key, value in lesson_fields(data.catalogue_lesson).items():
+            setattr(data, key, value)
     name = rules.clean_display_name(data.file_name)
     ftype = rules.file_type_for(name)
     if content is not None:
@@ -112,7 +129,7 @@ def create_resource(
             library=Resource.Library.NETWORK if data.network_region else Resource.Library.SCHOOL,
             network_region=data.network_region,
             status=Resource.Status.SUBMITTED if data.network_region else Resource.Status.DRAFT,
-            original_name=name, blob=blob,
+            original_name=name, blob=blob, catalogue_lesson=data.catalogue_lesson,
         )
         audit.record(audit.Action.CREATE, resource, actor=actor, after=audit.snapshot(resource))
     return resource

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from banbantong.resources import views
+from banbantong.resources import catalogue_views, views
 
 app_name = "resources"
 urlpatterns = [
@@ -8,4 +8,8 @@ urlpatterns = [
     path("upload/", views.upload, name="upload"),
     path("<int:resource_id>/", views.resource_detail, name="detail"),
     path("<int:resource_id>/download", views.download, name="download"),
+    path("catalogue/", catalogue_views.catalogue_list, name="catalogue"),
+    path("catalogue/<int:volume_id>/", catalogue_views.volume_detail, name="volume"),
+    path("catalogue/import/", catalogue_views.catalogue_import, name="catalogue_import"),
+    path("catalogue/template.xlsx", catalogue_views.catalogue_template, name="catalogue_template"),
 ]

@@ -22,9 +22,9 @@ from django.views.decorators.http import require_safe
 from banbantong.core.http import AuthedRequest
 from banbantong.core.listing import Col, render_list
 from banbantong.core.scope import get_for_user
-from banbantong.resources import rules, services, storage
+from banbantong.resources import points, rules, services, storage
 from banbantong.resources.forms import ResourceUploadForm
-from banbantong.resources.models import Blob, Resource
+from banbantong.resources.models import Blob, Lesson, Resource
 
 # Downloads are never rendered by the browser in our origin: no scripts, no plugins, no frames.
 DOWNLOAD_CSP = "default-src 'none'; sandbox"
@@ -93,7 +93,9 @@ def _upload(request: AuthedRequest) -> HttpResponse:
         form = ResourceUploadForm(user=request.user)
         form.add_error(None, rules.too_big_message(limit))
         return render(request, "resources/upload.html", {"form": form, "may_upload": True}, status=413)
-    form = ResourceUploadForm(request.POST or None, request.FILES or None, user=request.user)
+    lesson = _chosen_lesson(request)
+    initial = {"catalogue_lesson": lesson.pk} if lesson is not None else None
+    form = ResourceUploadForm(request.POST or None, request.FILES or None, user=request.user, initial=initial)
     if request.method == "POST" and form.is_valid():
         cd = form.cleaned_data
         upload_file = cd["file"]
@@ -111,7 +113,18 @@ def _upload(request: AuthedRequest) -> HttpResponse:
         else:
             messages.success(request, f"已上传“{resource.title}”。")
             return redirect("resources:detail", resource_id=resource.pk)
-    return render(request, "resources/upload.html", {"form": form, "may_upload": True}, status=400 if form.errors else 200)
+    if form.is_bound and form.is_valid():
+        lesson = form.cleaned_data.get("catalogue_lesson") or lesson
+    context = {"form": form, "may_upload": True, "lesson": lesson}
+    return render(request, "resources/upload.html", context, status=400 if form.errors else 200)
+
+
+def _chosen_lesson(request: AuthedRequest) -> Lesson | None:
+    """The catalogue lesson the upload is for (?lesson= from the catalogue page), if the user sees it."""
+    raw = request.POST.get("catalogue_lesson") or request.GET.get("lesson") or ""
+    if not raw.isdigit():
+        return None
+    return Lesson.objects.for_user(request.user).select_related("unit__volume__edition").filter(pk=int(raw)).first()
 
 
 # --- Downloads -------------------------------------------------------------------------------------
@@ -141,6 +154,9 @@ class _RangeReader:
 @require_safe
 def download(request: AuthedRequest, resource_id: int) -> HttpResponseBase:
     resource = get_for_user(Resource.objects.select_related("blob"), request.user, pk=resource_id)
+    if request.method == "GET" and rules.starts_file(request.headers.get("Range", "")):
+        # Use counts once per download, not once per Range request of a resumed or streamed one.
+        points.record_download(resource, actor=request.user)
     return download_response(request, resource.blob, resource.original_name)
 
 

@@ -173,3 +173,73 @@ def create_resource_case(w: World, client: Client) -> None:
         assert client.post("/api/v1/resources", body, content_type="application/json").status_code == 404
         client.force_login(w.alice)
         assert client.post("/api/v1/resources", body, content_type="application/json").status_code == 201
+
+
+# --- Catalogue ---------------------------------------------------------------------------------------
+
+def catalogue_xlsx(path: Path, rows: list[list[Any]], *, title_rows: int = 0) -> Path:
+    """A catalogue workbook with the template's header (below `title_rows` title lines)."""
+    from openpyxl import Workbook
+
+    from banbantong.resources.catalogue import HEADERS
+
+    wb = Workbook()
+    ws = wb.active
+    for _ in range(title_rows):
+        ws.append(["吉水县教材目录"])
+    ws.append(HEADERS)
+    for row in rows:
+        ws.append(row)
+    wb.save(path)
+    return path
+
+
+def example_volume(w: World, region: Any = None) -> Any:
+    """The example book (人教版 数学 三年级上册) loaded for county A (or the given region)."""
+    from banbantong.resources.catalogue_example import load_example
+    from banbantong.resources.models import Volume
+
+    load_example(region or w.county_a)
+    return Volume.objects.get(edition__region=region or w.county_a)
+
+
+def volume_case(url: Callable[[World, Any], str], inside: str = "teacher_user_a", outside: str = "bob") -> Case:
+    """A page about county A's book: 200 to its schools and admins, 404 to the other county."""
+
+    def check(w: World, client: Client) -> None:
+        volume = example_volume(w)
+        client.force_login(getattr(w, inside))
+        assert client.get(url(w, volume)).status_code == 200
+        client.force_login(getattr(w, outside))
+        assert client.get(url(w, volume)).status_code == 404
+
+    return check
+
+
+def catalogue_list_case(url: str) -> Case:
+    def check(w: World, client: Client) -> None:
+        example_volume(w)
+        client.force_login(w.teacher_user_a)
+        assert "人教版" in client.get(url).content.decode()
+        client.force_login(w.bob)
+        response = client.get(url)
+        assert response.status_code == 200
+        assert "人教版" not in response.content.decode()
+
+    return check
+
+
+def catalogue_import_case(api: bool) -> Case:
+    """Only a bureau admin imports, and only into a region of their own: bob gets 404 for county A."""
+
+    def check(w: World, client: Client) -> None:
+        with isolated_media() as root:
+            path = catalogue_xlsx(root / "c.xlsx", [["小学", "语文", "统编版", "三年级", "上册", 1, "第一单元", 1, "大青树下的小学"]])
+            url = "/api/v1/resources/catalogue/import" if api else "/resources/catalogue/import/"
+            for user, status in ((w.bob, 404), (w.teacher_user_a, 403), (w.alice, 200 if api else 302)):
+                client.force_login(user)
+                with path.open("rb") as fh:
+                    response = client.post(url, {"region" if not api else "region_id": w.county_a.pk, "file": fh})
+                assert response.status_code == status, (user, response.content[:300])
+
+    return check

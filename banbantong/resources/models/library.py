@@ -15,7 +15,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from banbantong.core.scope import scope_of
+from banbantong.core.scope import Scope, scope_of, subtree_q
 
 
 class Blob(models.Model):
@@ -41,6 +41,17 @@ def ancestor_paths(path: str) -> list[str]:
     return ["/" + "/".join(parts[: i + 1]) + "/" for i in range(len(parts))]
 
 
+def paths_above(scope: Scope) -> list[str]:
+    """Every region path at or above the places of a scope (its regions and its schools' regions):
+    what reaches the user from above — network resources and textbook catalogues."""
+    places: set[str] = set(scope.region_paths)
+    if scope.school_ids:
+        from banbantong.org.models import School
+
+        places |= set(School.objects.filter(pk__in=scope.school_ids).values_list("region_path", flat=True))
+    return sorted({a for p in places for a in ancestor_paths(p)})
+
+
 class ResourceQuerySet(models.QuerySet["Resource"]):
     def for_user(self, user: Any) -> ResourceQuerySet:
         """Resources of the schools in the user's scope, plus approved network resources of any
@@ -49,15 +60,22 @@ class ResourceQuerySet(models.QuerySet["Resource"]):
         own = scope.q(region_path_field="school__region_path", school_field="school_id")
         if own is None:
             return self
-        places: set[str] = set(scope.region_paths)
-        if scope.school_ids:
-            from banbantong.org.models import School
-
-            places |= set(School.objects.filter(pk__in=scope.school_ids).values_list("region_path", flat=True))
-        above = sorted({a for p in places for a in ancestor_paths(p)})
+        above = paths_above(scope)
         if above:
             own |= Q(library=Resource.Library.NETWORK, status=Resource.Status.APPROVED, network_path__in=above)
         return self.filter(own)
+
+    def reviewable_by(self, user: Any) -> ResourceQuerySet:
+        """Network submissions a reviewer may decide: those sent to a network at or under the
+        reviewer's region. A county reviewer does not decide for the city's network."""
+        if not getattr(user, "is_authenticated", False):
+            return self.none()
+        network = self.filter(library=Resource.Library.NETWORK)
+        if user.is_superuser:
+            return network
+        if user.role != "reviewer" or user.region is None:
+            return self.none()
+        return network.filter(subtree_q("network_path", user.region.path))
 
 
 class Resource(models.Model):
@@ -84,7 +102,12 @@ class Resource(models.Model):
 
     title = models.CharField("标题", max_length=200)
     kind = models.CharField("类型", max_length=20, choices=Kind.choices)
-    # Catalogue fields stay plain text until the catalogue (textbook editions, units, lessons) arrives.
+    # The lesson of the region's catalogue it belongs to; the plain-text fields below are copied
+    # from it (and stay free text for resources that no catalogue lists) for display and search.
+    catalogue_lesson = models.ForeignKey(
+        "resources.Lesson", verbose_name="目录课时", null=True, blank=True, on_delete=models.PROTECT,
+        related_name="resources",
+    )
     stage = models.CharField("学段", max_length=20, blank=True)
     subject = models.CharField("学科", max_length=20, blank=True, db_index=True)
     grade = models.CharField("年级", max_length=20, blank=True)
@@ -106,6 +129,12 @@ class Resource(models.Model):
     # A copy of the network region's path, so that scope filters one indexed column.
     network_path = models.CharField(max_length=255, blank=True, db_index=True, editable=False)
     status = models.CharField("审核状态", max_length=10, choices=Status.choices, default=Status.DRAFT)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="审核人", null=True, blank=True, on_delete=models.PROTECT,
+        related_name="reviewed_resources",
+    )
+    reviewed_at = models.DateTimeField("审核时间", null=True, blank=True, db_index=True)
+    review_reason = models.CharField("审核意见", max_length=500, blank=True)
     original_name = models.CharField("原文件名", max_length=255)
     blob = models.ForeignKey(Blob, verbose_name="文件", on_delete=models.PROTECT, related_name="resources")
     created_at = models.DateTimeField("上传时间", auto_now_add=True, db_index=True)
@@ -124,7 +153,11 @@ class Resource(models.Model):
                 name="resource_network_region_iff_network",
             ),
         ]
-        indexes = [models.Index(fields=["library", "status", "network_path"], name="resource_network_scope")]
+        indexes = [
+            models.Index(fields=["library", "status", "network_path"], name="resource_network_scope"),
+            # The coverage matrix groups a volume's resources by lesson and kind.
+            models.Index(fields=["catalogue_lesson", "kind"], name="resource_lesson_kind"),
+        ]
 
     def __str__(self) -> str:
         return self.title
