@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
@@ -22,7 +22,7 @@ from ninja.pagination import LimitOffsetPagination, paginate
 from banbantong.core.http import api_user
 from banbantong.core.scope import get_for_user
 from banbantong.org.models import Region, School
-from banbantong.resources import services
+from banbantong.resources import review, services
 from banbantong.resources.catalogue_api import router as catalogue_router
 from banbantong.resources.models import Blob, Lesson, Resource, UploadSession
 from banbantong.resources.views import resource_queryset
@@ -112,6 +112,7 @@ class ResourceOut(Schema):
     author: str
     library: str
     status: str
+    status_label: str = Field(..., alias="get_status_display")
     network_region_id: int | None
     catalogue_lesson_id: int | None
     review_reason: str
@@ -212,3 +213,42 @@ def create_resource(request: HttpRequest, payload: ResourceIn) -> Status[Resourc
     )
     resource = services.create_resource(data, actor=user, sha256=payload.sha256)
     return Status(201, Resource.objects.select_related("school", "author", "blob").get(pk=resource.pk))
+
+
+# --- Review ------------------------------------------------------------------------------------------
+
+
+class RejectIn(Schema):
+    reason: str
+
+
+def _reviewed(resource: Resource) -> Resource:
+    return Resource.objects.select_related("school", "author", "blob").get(pk=resource.pk)
+
+
+@router.get("/resources/review/queue", response=list[ResourceOut], summary="待我审核的资源（提交到我所在区域及下级资源网）")
+@paginate(LimitOffsetPagination)
+def list_review_queue(request: HttpRequest) -> QuerySet[Resource]:
+    user = api_user(request)
+    if not review.may_review(user):
+        raise PermissionDenied("只有资源审核员可以查看待审核队列。")
+    return review.review_queue(user)
+
+
+@router.post("/resources/{int:resource_id}/approve", response=ResourceOut, summary="审核通过（全区域学校可见，作者得积分）")
+def approve_resource(request: HttpRequest, resource_id: int) -> Resource:
+    user = api_user(request)
+    return _reviewed(review.approve_resource(review.get_reviewable(user, resource_id), actor=user))
+
+
+@router.post("/resources/{int:resource_id}/reject", response=ResourceOut, summary="退回（必须写理由，作者会收到站内提醒）")
+def reject_resource(request: HttpRequest, resource_id: int, payload: RejectIn) -> Resource:
+    user = api_user(request)
+    return _reviewed(review.reject_resource(review.get_reviewable(user, resource_id), actor=user, reason=payload.reason))
+
+
+@router.post("/resources/{int:resource_id}/resubmit", response=ResourceOut, summary="作者把被退回的资源重新提交审核")
+def resubmit_resource(request: HttpRequest, resource_id: int) -> Resource:
+    user = api_user(request)
+    resource = get_for_user(Resource.objects.all(), user, pk=resource_id)
+    return _reviewed(review.resubmit_resource(resource, actor=user))

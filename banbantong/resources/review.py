@@ -37,6 +37,8 @@ def review_queue(user: Any) -> ResourceQuerySet:
 def get_reviewable(user: Any, resource_id: int) -> Resource:
     """A resource this reviewer may decide, or 404 (audited) — also for a resource the reviewer
     can read but that was sent to a network above their region."""
+    if not may_review(user):
+        raise PermissionDenied("只有资源审核员可以审核资源。")
     found = Resource.objects.reviewable_by(user).filter(pk=resource_id).first()
     if found is None:
         if Resource.objects.filter(pk=resource_id).exists():

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from banbantong.resources import catalogue_views, views
+from banbantong.resources import catalogue_views, review_views, views
 
 app_name = "resources"
 urlpatterns = [
@@ -12,4 +12,7 @@ urlpatterns = [
     path("catalogue/<int:volume_id>/", catalogue_views.volume_detail, name="volume"),
     path("catalogue/import/", catalogue_views.catalogue_import, name="catalogue_import"),
     path("catalogue/template.xlsx", catalogue_views.catalogue_template, name="catalogue_template"),
+    path("review/", review_views.review_queue, name="review_queue"),
+    path("<int:resource_id>/review", review_views.review_decide, name="review"),
+    path("<int:resource_id>/resubmit", review_views.resubmit, name="resubmit"),
 ]

@@ -22,7 +22,7 @@ from django.views.decorators.http import require_safe
 from banbantong.core.http import AuthedRequest
 from banbantong.core.listing import Col, render_list
 from banbantong.core.scope import get_for_user
-from banbantong.resources import points, rules, services, storage
+from banbantong.resources import points, review, rules, services, storage
 from banbantong.resources.forms import ResourceUploadForm
 from banbantong.resources.models import Blob, Lesson, Resource
 
@@ -69,10 +69,23 @@ def resource_list(request: AuthedRequest) -> HttpResponseBase:
 
 @login_required
 def resource_detail(request: AuthedRequest, resource_id: int) -> HttpResponse:
+    return detail_response(request, resource_id)
+
+
+def detail_response(request: AuthedRequest, resource_id: int, *, review_error: str = "", reason: str = "") -> HttpResponse:
+    """The detail page; with the review form when the user may decide it (and the last decision's error)."""
     resource = get_for_user(
-        Resource.objects.select_related("school", "author", "blob", "network_region"), request.user, pk=resource_id
+        Resource.objects.select_related("school", "author", "blob", "network_region", "reviewed_by",
+                                        "catalogue_lesson__unit__volume"),
+        request.user, pk=resource_id,
     )
-    return render(request, "resources/resource_detail.html", {"resource": resource, "blob": resource.blob, "may_upload": services.may_upload(request.user)})
+    can_review = (resource.status == Resource.Status.SUBMITTED and review.may_review(request.user)
+                  and Resource.objects.reviewable_by(request.user).filter(pk=resource.pk).exists())
+    return render(request, "resources/resource_detail.html", {
+        "resource": resource, "blob": resource.blob, "may_upload": services.may_upload(request.user),
+        "can_review": can_review, "review_error": review_error, "reason": reason,
+        "can_resubmit": resource.status == Resource.Status.REJECTED and resource.author_id == request.user.pk,
+    }, status=400 if review_error else 200)
 
 
 @login_required

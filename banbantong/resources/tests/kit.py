@@ -243,3 +243,71 @@ def catalogue_import_case(api: bool) -> Case:
                 assert response.status_code == status, (user, response.content[:300])
 
     return check
+
+
+# --- Review ------------------------------------------------------------------------------------------
+
+def submitted(w: World, **kw: Any) -> Resource:
+    """A courseware of school A's teacher, submitted to county A's network."""
+    return make_resource(w, network_region=kw.pop("network_region", w.county_a), **kw)
+
+
+def reviewer_b(w: World) -> Any:
+    from banbantong.accounts.models import User
+    from banbantong.conftest import make_user
+
+    return User.objects.filter(username="reviewer_b").first() or make_user("reviewer_b", User.Role.REVIEWER,
+                                                                           region=w.county_b)
+
+
+def review_list_case(url: str) -> Case:
+    """County A's reviewer sees the submission; county B's reviewer sees an empty queue."""
+
+    def check(w: World, client: Client) -> None:
+        with isolated_media():
+            submitted(w, title="待审的分数课件")
+            client.force_login(w.reviewer_a)
+            response = client.get(url)
+            assert response.status_code == 200 and "待审的分数课件" in response.content.decode()
+            client.force_login(reviewer_b(w))
+            response = client.get(url)
+            assert response.status_code == 200 and "待审的分数课件" not in response.content.decode()
+
+    return check
+
+
+def review_post_case(url: Callable[[Resource], str], ok: int, body: dict[str, Any] | None = None,
+                     json: bool = False) -> Case:
+    """Deciding: county B's reviewer gets 404 and nothing changes; county A's reviewer decides."""
+
+    def check(w: World, client: Client) -> None:
+        with isolated_media():
+            resource = submitted(w)
+            data: dict[str, Any] = {"data": body or {}}
+            if json:
+                data["content_type"] = "application/json"
+            client.force_login(reviewer_b(w))
+            assert client.post(url(resource), **data).status_code == 404
+            resource.refresh_from_db()
+            assert resource.status == Resource.Status.SUBMITTED
+            client.force_login(w.reviewer_a)
+            assert client.post(url(resource), **data).status_code == ok
+
+    return check
+
+
+def resubmit_case(url: Callable[[Resource], str], ok: int) -> Case:
+    def check(w: World, client: Client) -> None:
+        from banbantong.resources import review
+
+        with isolated_media():
+            resource = submitted(w)
+            review.reject_resource(resource, actor=w.reviewer_a, reason="图片模糊")
+            client.force_login(w.bob)
+            assert client.post(url(resource)).status_code == 404
+            client.force_login(w.teacher_user_a)
+            assert client.post(url(resource)).status_code == ok
+            resource.refresh_from_db()
+            assert resource.status == Resource.Status.SUBMITTED
+
+    return check
