@@ -22,6 +22,7 @@ from banbantong.devices.api import router as devices_router
 from banbantong.org.api import router as org_router
 from banbantong.planning.api import router as planning_router
 from banbantong.resources.api import router as resources_router
+from banbantong.search.api import router as search_router
 from banbantong.usage.api import router as usage_router
 
 
@@ -46,6 +47,7 @@ api.add_router("/", org_router)
 api.add_router("/", planning_router)
 api.add_router("/", devices_router)
 api.add_router("/", usage_router)
+api.add_router("/", search_router)
 api.add_router("/", resources_router)
 
 

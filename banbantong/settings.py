@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "banbantong.devices",
     "banbantong.usage",
     "banbantong.resources",
+    "banbantong.search",
 ]
 
 MIDDLEWARE = [

@@ -11,6 +11,7 @@ urlpatterns = [
     path("devices/", include("banbantong.devices.urls")),
     path("usage/", include("banbantong.usage.urls")),
     path("resources/", include("banbantong.resources.urls")),
+    path("search/", include("banbantong.search.urls")),
     path("i18n/setlang/", set_language, name="set_language"),
     path("api/v1/", api.urls),
 ]
