@@ -7,13 +7,13 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
-from django.db.models import Count, OuterRef, Q, Subquery, Sum
+from django.db import connection, transaction
+from django.db.models import Case, Count, F, OuterRef, Q, Subquery, Sum, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from banbantong.core import audit
-from banbantong.org.models import ClassStatusChange, Region, School, Teacher, TeachingClass
+from banbantong.org.models import ClassRollup, ClassStatusChange, Region, School, Teacher, TeachingClass
 
 # Moving back along 未建 → 已规划 → 在建 → 已建 → 已验收 needs a reason (issue: rollout lifecycle).
 STATUS_ORDER = [s.value for s in TeachingClass.Status]
@@ -83,10 +83,12 @@ def school_is_rural(kind: str) -> bool:
 
 
 def refresh_school_counts(school_ids: Iterable[int]) -> None:
-    """Recount the roll-ups of these schools from their classes and teachers (one grouped query).
+    """Recount the roll-ups of these schools from their classes and teachers.
 
-    Every service that adds, removes or changes the status of classes calls this in its
-    transaction; `bbt recount` recounts everything.
+    Every service that adds or removes classes or teachers, or changes a class's status or mode,
+    calls this in its transaction; `bbt recount` recounts everything. It keeps three things:
+    the school's own counts, its `ClassRollup` rows (classes per mode by status) and the copied
+    school/mode/built fields of its classes' `ClassStatusChange` rows (see those models).
     """
     ids = sorted(set(school_ids))
     classes = TeachingClass.objects.filter(school_id=OuterRef("pk")).order_by().values("school_id")
@@ -96,12 +98,57 @@ def refresh_school_counts(school_ids: Iterable[int]) -> None:
         return Coalesce(Subquery(classes.annotate(v=aggregate).values("v")), 0)
 
     for i in range(0, len(ids), 900):  # below SQLite's bound-parameter limit
+        chunk = ids[i : i + 900]
         # One UPDATE with correlated subqueries per chunk; bulk_update's CASE WHEN is far slower.
-        School.objects.filter(id__in=ids[i : i + 900]).update(
+        School.objects.filter(id__in=chunk).update(
             class_count=rollup(Count("id")),
             built_count=rollup(Count("id", filter=Q(status__in=TeachingClass.BUILT_STATUSES))),
             pupil_count=rollup(Sum("pupils")),
             teacher_count=Coalesce(Subquery(teachers.annotate(v=Count("id")).values("v")), 0),
+        )
+        refresh_class_rollups(chunk)
+
+
+ROLLUP_COLUMNS = ("school_id", "mode_id", "region_path", "kind", "is_rural", "classes", "built", "accepted",
+                  "planned", "building")
+
+
+def refresh_class_rollups(school_ids: Iterable[int]) -> None:
+    """Rebuild the `ClassRollup` rows and re-copy the history fields of these schools.
+
+    Called by refresh_school_counts; the survey import calls it alone for the schools it
+    creates, whose own counts it inserts with them.
+    """
+    ids = sorted(set(school_ids))
+    S = TeachingClass.Status
+    klass = TeachingClass.objects.filter(pk=OuterRef("klass_id"))
+    for i in range(0, len(ids), 900):
+        chunk = ids[i : i + 900]
+        ClassRollup.objects.filter(school_id__in=chunk).delete()
+        grouped = (
+            TeachingClass.objects.filter(school_id__in=chunk).order_by().values("school_id", "mode_id")
+            .annotate(
+                r_path=F("school__region_path"), r_kind=F("school__kind"), r_rural=F("school__is_rural"),
+                n=Count("id"), n_built=Count("id", filter=Q(status__in=TeachingClass.BUILT_STATUSES)),
+                n_accepted=Count("id", filter=Q(status=S.ACCEPTED)), n_planned=Count("id", filter=Q(status=S.PLANNED)),
+                n_building=Count("id", filter=Q(status=S.BUILDING)),
+            )
+        )
+        sql, params = grouped.query.sql_with_params()
+        qn = connection.ops.quote_name
+        columns = ", ".join(qn(c) for c in ROLLUP_COLUMNS)
+        # One INSERT … SELECT: the database groups and writes, nothing travels through Python.
+        with connection.cursor() as cursor:
+            cursor.execute(f"INSERT INTO {qn(ClassRollup._meta.db_table)} ({columns}) {sql}", params)  # noqa: S608
+        built = list(TeachingClass.BUILT_STATUSES)
+        ClassStatusChange.objects.filter(klass__school_id__in=chunk).update(
+            school_id=Subquery(klass.values("school_id")),
+            mode_id=Subquery(klass.values("mode_id")),
+            built_delta=Case(
+                When(Q(new_status__in=built) & ~Q(old_status__in=built), then=Value(1)),
+                When(~Q(new_status__in=built) & Q(old_status__in=built), then=Value(-1)),
+                default=Value(0),
+            ),
         )
 
 

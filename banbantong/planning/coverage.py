@@ -16,15 +16,13 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Q
+from django.db.models import Sum
 from django.utils import timezone
 
-from banbantong.core.scope import subtree_q
-from banbantong.org.models import ClassStatusChange, Region, School, TeachingClass
+from banbantong.core.scope import scope_of, subtree_q
+from banbantong.org.models import ClassRollup, ClassStatusChange, Region, School
 from banbantong.planning.models import TerminalMode
 from banbantong.planning.rules import coverage_percent
-
-BUILT = frozenset(TeachingClass.BUILT_STATUSES)
 
 
 @dataclass
@@ -70,6 +68,10 @@ class CoverageReport:
     by_mode: dict[str, Counts]
     by_kind: dict[str, Counts]
     by_area: dict[str, Counts]
+    # School level: (region path, counts) by school id. Names are read only when a caller wants
+    # the school rows (export, API with schools=true): a province has 15,000 of them.
+    school_counts: dict[int, tuple[str, Counts]] = field(default_factory=dict)
+    _schools_loaded: bool = False
 
     def levels(self) -> dict[str, list[Node]]:
         """Every node grouped by level (省/市/区县/乡镇), for tables and charts."""
@@ -81,10 +83,29 @@ class CoverageReport:
             stack.extend(reversed(node.children))
         return dict(out)
 
+    def load_schools(self) -> None:
+        """Fill each node's `schools` with its own schools' rows, sorted by name."""
+        if self._schools_loaded:
+            return
+        self._schools_loaded = True
+        nodes = {n.path: n for ns in self.levels().values() for n in ns}
+        ids = list(self.school_counts)
+        names: dict[int, str] = {}
+        for i in range(0, len(ids), 900):  # below SQLite's bound-parameter limit
+            names.update(School.objects.filter(id__in=ids[i : i + 900]).values_list("id", "name"))
+        for school_id, (path, counts) in self.school_counts.items():
+            owner = nodes.get(path)
+            if owner is not None:
+                owner.schools.append({"id": school_id, "name": names.get(school_id, ""), **counts.as_dict()})
+        for node in nodes.values():
+            node.schools.sort(key=lambda s: s["name"])
+
     def as_dict(self, *, with_schools: bool = False) -> dict[str, Any]:
         def table(d: dict[str, Counts]) -> list[dict[str, Any]]:
             return [{"key": k, **v.as_dict()} for k, v in d.items()]
 
+        if with_schools:
+            self.load_schools()
         return {
             "region": self.root.name,
             "as_of": self.as_of.isoformat() if self.as_of else None,
@@ -96,43 +117,47 @@ class CoverageReport:
         }
 
 
-def _built_changes_after(user: Any, region: Region, as_of: dt.date) -> dict[tuple[int, int | None], int]:
-    """Net classes that became built after as_of, per (school, mode): enters minus leaves."""
-    rows = (
-        ClassStatusChange.objects.filter(changed_on__gt=as_of)
-        .filter(klass__in=TeachingClass.objects.for_user(user).filter(subtree_q("school__region_path", region.path)))
-        .values("klass__school_id", "klass__mode_id", "old_status", "new_status")
-        .annotate(n=Count("id"))
-    )
-    net: dict[tuple[int, int | None], int] = defaultdict(int)
-    for r in rows:
-        was, now = r["old_status"] in BUILT, r["new_status"] in BUILT
-        if now and not was:
-            net[(r["klass__school_id"], r["klass__mode_id"])] += r["n"]
-        elif was and not now:
-            net[(r["klass__school_id"], r["klass__mode_id"])] -= r["n"]
-    return net
+def _built_changes_after(
+    user: Any, region: Region, as_of: dt.date, *, whole_tree: bool
+) -> dict[tuple[int, int | None], int]:
+    """Net classes that became built after as_of, per (school, mode): enters minus leaves.
+
+    Read from the history's copied school/mode/built fields and its partial covering index,
+    so only the changes after as_of that touched 已建 are read, and no class row.
+    """
+    rows = ClassStatusChange.objects.filter(changed_on__gt=as_of).exclude(built_delta=0)
+    if not whole_tree:
+        # Below the top of the tree the region's schools are few: walk them by the school index.
+        schools = School.objects.for_user(user).filter(subtree_q("region_path", region.path))
+        rows = rows.filter(school_id__in=schools.values("id"))
+    # At the top every change is the region's; those outside the user's scope are dropped by
+    # the caller, which keeps only (school, mode) pairs it read from the scoped roll-ups.
+    return {
+        (school_id, mode_id): n
+        for school_id, mode_id, n in rows.order_by().values("school_id", "mode_id")
+        .annotate(n=Sum("built_delta")).values_list("school_id", "mode_id", "n")
+    }
 
 
 def coverage(user: Any, region: Region, *, as_of: dt.date | None = None) -> CoverageReport:
-    """Coverage of region and every region and school under it, as the user may see them."""
-    classes = TeachingClass.objects.for_user(user).filter(subtree_q("school__region_path", region.path))
-    per_school_mode: dict[tuple[int, int | None], list[int]] = {}
-    for r in classes.values("school_id", "mode_id").annotate(
-        total=Count("id"), built=Count("id", filter=Q(status__in=TeachingClass.BUILT_STATUSES))
-    ):
-        per_school_mode[(r["school_id"], r["mode_id"])] = [r["total"], r["built"]]
-    if as_of is not None and as_of < timezone.localdate():
-        for key, delta in _built_changes_after(user, region, as_of).items():
-            if key in per_school_mode:
-                per_school_mode[key][1] = max(0, per_school_mode[key][1] - delta)
+    """Coverage of region and every region and school under it, as the user may see them.
 
-    schools = {
-        s["id"]: s
-        for s in School.objects.for_user(user)
-        .filter(subtree_q("region_path", region.path))
-        .values("id", "name", "region_path", "kind", "is_rural")
-    }
+    Sums the per-school-and-mode roll-ups (`org.ClassRollup`), minus the history after as_of.
+    """
+    rollups = scope_of(user).filter(
+        ClassRollup.objects.filter(subtree_q("region_path", region.path)),
+        region_path_field="region_path", school_field="school_id",
+    )
+    rows = list(rollups.order_by().values_list("school_id", "mode_id", "region_path", "kind", "is_rural",
+                                               "classes", "built"))
+    if as_of is not None and as_of < timezone.localdate():
+        deltas = _built_changes_after(user, region, as_of, whole_tree=region.parent_id is None)
+        if deltas:
+            rows = [
+                (s, m, p, k, r, total, max(0, built - deltas.get((s, m), 0)))
+                for s, m, p, k, r, total, built in rows
+            ]
+
     regions = list(
         Region.objects.for_user(user).filter(subtree_q("path", region.path)).values("id", "name", "level", "path", "code")
     )
@@ -152,21 +177,21 @@ def coverage(user: Any, region: Region, *, as_of: dt.date | None = None) -> Cove
     by_mode: dict[str, Counts] = defaultdict(Counts)
     by_kind: dict[str, Counts] = defaultdict(Counts)
     by_area: dict[str, Counts] = defaultdict(Counts)
-    per_school: dict[int, Counts] = defaultdict(Counts)
-    for (school_id, mode_id), (total, built) in per_school_mode.items():
-        school = schools[school_id]
-        per_school[school_id].add(total, built)
+    per_school: dict[int, tuple[str, Counts]] = {}
+    per_path: dict[str, Counts] = defaultdict(Counts)
+    for school_id, mode_id, path, kind, is_rural, total, built in rows:
+        entry = per_school.get(school_id)
+        if entry is None:
+            entry = per_school[school_id] = (path, Counts())
+        entry[1].add(total, built)
+        per_path[path].add(total, built)
         by_mode[mode_names.get(mode_id, "未定模式") if mode_id else "未定模式"].add(total, built)
-        by_kind[kind_labels.get(school["kind"], school["kind"])].add(total, built)
-        by_area["农村" if school["is_rural"] else "城镇"].add(total, built)
+        by_kind[kind_labels.get(kind, kind)].add(total, built)
+        by_area["农村" if is_rural else "城镇"].add(total, built)
 
-    # Roll each school's counts up every ancestor within the report's region.
-    for school_id, counts in per_school.items():
-        school = schools[school_id]
-        path = school["region_path"]
-        owner = nodes.get(path)
-        if owner is not None:
-            owner.schools.append({"id": school_id, "name": school["name"], **counts.as_dict()})
+    # Roll each place's counts up every ancestor within the report's region.
+    for place, counts in per_path.items():
+        path = place
         while len(path) >= len(region.path):
             ancestor = nodes.get(path)
             if ancestor is not None:
@@ -174,9 +199,9 @@ def coverage(user: Any, region: Region, *, as_of: dt.date | None = None) -> Cove
             path = path[: path.rstrip("/").rfind("/") + 1]
     for node in nodes.values():
         node.children.sort(key=lambda n: (n.code, n.name))
-        node.schools.sort(key=lambda s: s["name"])
     return CoverageReport(
-        root=nodes[region.path], as_of=as_of, by_mode=dict(by_mode), by_kind=dict(by_kind), by_area=dict(by_area)
+        root=nodes[region.path], as_of=as_of, by_mode=dict(by_mode), by_kind=dict(by_kind), by_area=dict(by_area),
+        school_counts=per_school,
     )
 
 
@@ -186,17 +211,18 @@ def yearly_built(user: Any, region: Region, years: list[int]) -> dict[int, int]:
     from banbantong.org.queries import figures
 
     built_now = figures(user, region).built
+    schools = School.objects.for_user(user).filter(subtree_q("region_path", region.path))
     rows = (
         ClassStatusChange.objects.filter(
-            klass__in=TeachingClass.objects.for_user(user).filter(subtree_q("school__region_path", region.path)),
-            changed_on__year__gte=min(years) + 1 if years else 0,
+            school_id__in=schools.values("id"), changed_on__gt=dt.date(min(years), 12, 31) if years else dt.date.min,
         )
-        .values("changed_on__year", "old_status", "new_status")
-        .annotate(n=Count("id"))
+        .exclude(built_delta=0)
+        .order_by()
+        .values("changed_on__year")
+        .annotate(n=Sum("built_delta"))
+        .values_list("changed_on__year", "n")
     )
     net_by_year: dict[int, int] = defaultdict(int)
-    for r in rows:
-        was, now = r["old_status"] in BUILT, r["new_status"] in BUILT
-        if now != was:
-            net_by_year[r["changed_on__year"]] += r["n"] if now else -r["n"]
+    for year, n in rows:
+        net_by_year[year] += n
     return {y: built_now - sum(n for yy, n in net_by_year.items() if yy > y) for y in years}

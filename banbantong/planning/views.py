@@ -108,6 +108,7 @@ def coverage_page(request: AuthedRequest) -> HttpResponseBase:
              [[n.name, n.counts.classes, n.counts.built, float(n.counts.coverage)] for n in nodes])
             for level, nodes in levels.items()
         ]
+        report.load_schools()
         schools = [s for nodes in levels.values() for n in nodes for s in n.schools]
         sheets.append(("学校", ["学校", "教学班", "已建", "覆盖率(%)"],
                        [[s["name"], s["classes"], s["built"], s["coverage_percent"]] for s in schools]))

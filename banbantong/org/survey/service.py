@@ -22,7 +22,13 @@ from django.utils import timezone
 from banbantong.core import audit
 from banbantong.core.scope import path_ids, scope_of, subtree_q
 from banbantong.org.models import Region, School, TeachingClass
-from banbantong.org.services import ensure_region, is_backwards, refresh_school_counts, school_is_rural
+from banbantong.org.services import (
+    ensure_region,
+    is_backwards,
+    refresh_class_rollups,
+    refresh_school_counts,
+    school_is_rural,
+)
 from banbantong.org.survey.parse import (
     PROGRESS_EVERY,
     NullProgress,
@@ -295,6 +301,12 @@ def _write(
                 recount.add(school_id)  # a stored school with a new class
     writer.finish()
     refresh_school_counts(recount)
+    # New schools were inserted with their own counts; their per-mode roll-ups and history
+    # fields, and those of schools whose kind changed, are still to write.
+    refresh_class_rollups(
+        [sid for sid, known in zip(school_ids, plan.school_ids, strict=True) if known is None]
+        + [school_ids[i] for i in plan.school_updates]
+    )
     progress.advance(done)
 
     audit.record(

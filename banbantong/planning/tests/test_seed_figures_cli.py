@@ -39,6 +39,8 @@ def _build(region_name: str, level: str, parent: Region | None, n_schools: int, 
         ClassStatusChange(klass=c, old_status="not_built", new_status="built", changed_on=built_on)
         for c in TeachingClass.objects.filter(school__region=region, status="built")
     )
+    # Loading in bulk bypasses the write services, which keep the roll-ups current.
+    org_services.refresh_school_counts(s.pk for s in schools)
     return region
 
 
