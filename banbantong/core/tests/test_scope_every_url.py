@@ -17,6 +17,7 @@ from banbantong.conftest import World
 from banbantong.devices.tests.test_api import api_post_case
 from banbantong.devices.tests.test_figures import league_case
 from banbantong.resources.tests import kit as resources_kit
+from banbantong.search.tests import kit as search_kit
 
 Case = Callable[[World, Client], None]
 
@@ -386,6 +387,8 @@ CASES: dict[str, Case] = {
     "api:put_chunk": resources_kit.upload_session_case("put", "/chunks/0"),
     "api:complete_upload": resources_kit.upload_session_case("post", "/complete"),
     "api:cancel_upload": resources_kit.upload_session_case("delete", "", ok=(204,)),
+    "search:search": search_kit.search_case("/search/?q=fs"),
+    "api:search_resources": search_kit.search_case("/api/v1/resources/search?q=%E5%88%86%E6%95%B8"),
     "resources:catalogue": resources_kit.catalogue_list_case("/resources/catalogue/"),
     "resources:volume": resources_kit.volume_case(lambda w, v: f"/resources/catalogue/{v.pk}/"),
     "resources:catalogue_import": resources_kit.catalogue_import_case(api=False),
