@@ -182,6 +182,25 @@ class EscalateIn(Schema):
     expected_version: int | None = None
 
 
+class ReplaceIn(Schema):
+    expected_version: int | None = None
+    type: str
+    brand: str
+    model: str
+    serial: str
+    asset_tag: str = ""
+    purchase_date: dt.date | None = None
+    price: Decimal | None = None
+    warranty_end: dt.date | None = None
+    supplier_id: int | None = None
+    integrator_id: int | None = None
+
+
+class ReplacedOut(Schema):
+    ticket: TicketOut
+    device: DeviceDetailOut
+
+
 class ConflictOut(Schema):
     message: str
     current: TicketOut
@@ -284,12 +303,14 @@ def report_fault(request: HttpRequest, device_id: int, payload: FaultIn) -> Stat
 # --- Tickets ---------------------------------------------------------------------------------------
 
 
-@router.get("/tickets", response=list[TicketOut], summary="报修单（state 可为 open_all；overdue=true 只看超时）")
+@router.get("/tickets", response=list[TicketOut],
+            summary="报修单（state 可为 open_all；overdue=true 只看超时；可按 school、fault、priority 筛选）")
 @paginate(LimitOffsetPagination)
 def list_tickets(request: HttpRequest, state: str | None = None, overdue: bool = False,
-                 school: int | None = None) -> Any:
+                 school: int | None = None, fault: str | None = None, priority: str | None = None) -> Any:
     f = TicketFilter(state=_choice(state, [*Ticket.State.values, OPEN_ALL], "状态"), overdue=overdue,
-                     school=_school(request, school))
+                     school=_school(request, school), fault=_choice(fault, Ticket.Fault.values, "故障类型"),
+                     priority=_choice(priority, Ticket.Priority.values, "优先级"))
     return filter_tickets(api_user(request), f)
 
 
@@ -328,3 +349,21 @@ def escalate_ticket(request: HttpRequest, ticket_id: int, payload: EscalateIn) -
     except services.Conflict as exc:
         return Status(409, {"message": exc.messages[0], "current": _tickets().get(pk=ticket.pk)})
     return _tickets().get(pk=ticket.pk)
+
+
+@router.post("/tickets/{int:ticket_id}/replace", response={201: ReplacedOut, 409: ConflictOut},
+             summary="更换整机：登记新设备（同一教室），旧设备报废并与之关联，报修单记为已修复")
+def replace_device(request: HttpRequest, ticket_id: int, payload: ReplaceIn) -> Any:
+    user = api_user(request)
+    ticket = get_for_user(_tickets(), user, pk=ticket_id)
+    data = services.DeviceInput(
+        school=ticket.school, type=payload.type, brand=payload.brand, model=payload.model, serial=payload.serial,
+        asset_tag=payload.asset_tag, purchase_date=payload.purchase_date, price=payload.price,
+        warranty_end=payload.warranty_end, supplier=_company(user, payload.supplier_id),
+        integrator=_company(user, payload.integrator_id, integrator=True),
+    )
+    try:
+        device = services.replace_device(ticket, data, actor=user, expected_version=payload.expected_version)
+    except services.Conflict as exc:
+        return Status(409, {"message": exc.messages[0], "current": _tickets().get(pk=ticket.pk)})
+    return Status(201, {"ticket": _tickets().get(pk=ticket.pk), "device": _devices().get(pk=device.pk)})

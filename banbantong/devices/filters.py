@@ -8,7 +8,7 @@ from typing import Any
 from django.db.models import Q, QuerySet
 
 from banbantong.devices import queries
-from banbantong.devices.models import Device, Ticket
+from banbantong.devices.models import Device, Ticket, TicketQuerySet
 
 # "open_all": every ticket not yet resolved or closed, whatever its step.
 OPEN_ALL = "open_all"
@@ -41,9 +41,12 @@ class TicketFilter:
     state: str | None = None
     overdue: bool = False
     school: int | None = None
+    fault: str | None = None
+    priority: str | None = None
+    q: str | None = None  # part of the school's name
 
 
-def filter_tickets(user: Any, f: TicketFilter) -> QuerySet[Ticket]:
+def filter_tickets(user: Any, f: TicketFilter) -> TicketQuerySet:
     qs = Ticket.objects.for_user(user).select_related("school", "device", "device__classroom", "assignee",
                                                       "escalated_to")
     if f.state == OPEN_ALL:
@@ -54,4 +57,10 @@ def filter_tickets(user: Any, f: TicketFilter) -> QuerySet[Ticket]:
         qs = qs.filter(queries.overdue_q())
     if f.school:
         qs = qs.filter(school_id=f.school)
+    if f.fault:
+        qs = qs.filter(fault=f.fault)
+    if f.priority:
+        qs = qs.filter(priority=f.priority)
+    if q := (f.q or "").strip()[:50]:
+        qs = qs.filter(school__name__contains=q)
     return qs.order_by("-created_at", "-id")

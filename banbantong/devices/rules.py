@@ -86,8 +86,12 @@ def repair_times(tickets: Iterable[tuple[dt.datetime, dt.datetime, dt.datetime]]
         n += 1
         total += resolved - created
         within += resolved <= due
-    mean = Decimal(total.total_seconds() / 3600 / n).quantize(Decimal("0.1")) if n else Decimal("0.0")
-    return RepairTimes(n, mean, within)
+    return RepairTimes(n, mean_hours(total.total_seconds(), n), within)
+
+
+def mean_hours(total_seconds: float, n: int) -> Decimal:
+    """Mean time to repair in hours, one decimal, from the summed repair time of n tickets."""
+    return Decimal(total_seconds / 3600 / n).quantize(Decimal("0.1")) if n else Decimal("0.0")
 
 
 # A deadline past a term is a typing slip (720 for 72), not a policy.

@@ -12,6 +12,7 @@ urlpatterns = [
     path("tickets/<int:ticket_id>/", views.ticket_detail, name="ticket"),
     path("my/", views.my_work, name="my_work"),
     path("figures/", views.figures, name="figures"),
+    path("figures/league/", views.league, name="league"),
     path("companies/", views.companies, name="companies"),
     path("r/<str:token>/", views.report, name="report"),
     path("import/", views.device_import, name="import"),

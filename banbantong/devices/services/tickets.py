@@ -212,10 +212,19 @@ def change_ticket(
     if outcome == Ticket.Outcome.NOT_REPAIRABLE:
         device_status = Device.Status.SCRAPPED
     if device_status and locked.device.status != device_status and locked.device.status != Device.Status.SCRAPPED:
-        Device.objects.filter(pk=locked.device_id).update(status=device_status)
-        DeviceEvent.objects.create(device=locked.device, kind=f"报修单 {locked.pk}：{locked.get_state_display()}",
-                                   note=locked.get_outcome_display() if outcome else "", actor=actor)
+        _set_status(locked.device, device_status, actor=actor, kind=f"报修单 {locked.pk}：{locked.get_state_display()}",
+                    note=locked.get_outcome_display() if outcome else "")
     return locked
+
+
+def _set_status(device: Device, status: str, *, actor: Any, kind: str, note: str) -> None:
+    """A ticket moved the device's status: written, put in its history and audited like any change."""
+    before = device.status
+    Device.objects.filter(pk=device.pk).update(status=status, updated_at=timezone.now())
+    device.status = status
+    DeviceEvent.objects.create(device=device, kind=kind, note=note[:300],
+                               actor=actor if getattr(actor, "is_authenticated", False) else None)
+    audit.record(audit.Action.UPDATE, device, actor=actor, before={"status": before}, after={"status": status})
 
 
 @transaction.atomic
@@ -253,17 +262,23 @@ def add_comment(ticket: Ticket, *, actor: Any, text: str, photo: UploadedFile | 
 def replace_device(ticket: Ticket, new: DeviceInput, *, actor: Any, expected_version: int | None = None) -> Device:
     """Resolve the ticket by replacing the whole device: the new one is registered and linked."""
     locked = _locked(ticket, expected_version)
+    _may_work(actor, locked)
+    if locked.state in {Ticket.State.RESOLVED, Ticket.State.CLOSED}:
+        raise ValidationError("已修复或已关闭的报修单不能再更换整机；如设备又坏了，请先重新打开报修单。")
     old = locked.device
     new.school, new.classroom = old.school, old.classroom
+    # A replacement usually comes through the old device's supplier and integrator unless others are named.
+    new.supplier = new.supplier or old.supplier
+    new.integrator = new.integrator or old.integrator
     device = register_device(new, actor=actor)
     device.replaces = old
     device.save(update_fields=["replaces"])
-    Device.objects.filter(pk=old.pk).update(status=Device.Status.SCRAPPED)
-    DeviceEvent.objects.create(device=old, kind="更换整机", note=f"由 {device.asset_tag} 替换", actor=actor)
+    DeviceEvent.objects.create(device=device, kind="替换旧设备", note=f"替换 {old.asset_tag}（序列号 {old.serial}）",
+                               actor=actor if getattr(actor, "is_authenticated", False) else None)
+    _set_status(old, Device.Status.SCRAPPED, actor=actor, kind="更换整机", note=f"由 {device.asset_tag} 替换")
     change_ticket(locked, actor=actor, state=Ticket.State.RESOLVED, outcome=Ticket.Outcome.DEVICE_REPLACED,
                   note=f"更换为新设备 {device.asset_tag}（序列号 {device.serial}）")
     return device
-
 
 
 def find_assignee(ticket: Ticket, user_id: int) -> User:

@@ -226,6 +226,9 @@ def api_post_case(name: str) -> Callable[[World, Client], None]:
             "change_ticket_state": (f"{API}/tickets/{ticket.pk}/state",
                                     {"state": "in_progress", "expected_version": ticket.version}, w.device_admin_a),
             "escalate_ticket": (f"{API}/tickets/{ticket.pk}/escalate", {}, w.device_admin_a),
+            "replace_device": (f"{API}/tickets/{ticket.pk}/replace", {"type": "projector", "brand": "爱普生",
+                               "model": "CB-X50", "serial": "SCOPE-3", "expected_version": ticket.version},
+                               w.device_admin_a),
         }
         url, payload, inside = cases[name]
         before = (Device.objects.count(), Ticket.objects.count(), Ticket.objects.get(pk=ticket.pk).version)

@@ -11,8 +11,8 @@ from django.test import Client
 from PIL import Image
 
 from banbantong.devices import services
-from banbantong.devices.services import tickets as ticket_services
 from banbantong.devices.models import Device, Ticket
+from banbantong.devices.services import tickets as ticket_services
 
 
 @pytest.fixture(autouse=True)
@@ -83,3 +83,21 @@ def test_rate_limited_per_device(kit: object, client: Client) -> None:
     response = client.post(f"/devices/r/{device.qr_token}/", {"fault": "no_sound"}, REMOTE_ADDR="10.0.1.1")
     assert "太频繁" in response.content.decode()
     assert Ticket.objects.count() == services.QR_LIMIT_PER_DEVICE
+
+
+@pytest.mark.django_db
+def test_rate_limited_per_ip(world: object, kit: object, client: Client) -> None:
+    from banbantong.devices import services as s
+
+    devices = [kit.projector, kit.old_tv]  # type: ignore[attr-defined]
+    for i in range(s.QR_LIMIT_PER_IP):
+        # Spread over devices so no single device reaches its own limit first.
+        devices.append(s.register_device(s.DeviceInput(school=kit.projector.school, type="speakers", brand="惠威",  # type: ignore[attr-defined]
+                                                       model="M200", serial=f"IP-{i}"), actor=None))
+    for i in range(s.QR_LIMIT_PER_IP):
+        client.post(f"/devices/r/{devices[i].qr_token}/", {"fault": "no_sound"}, REMOTE_ADDR="10.9.9.9")
+    response = client.post(f"/devices/r/{devices[-1].qr_token}/", {"fault": "no_sound"}, REMOTE_ADDR="10.9.9.9")
+    assert "太频繁" in response.content.decode()
+    assert Ticket.objects.count() == s.QR_LIMIT_PER_IP
+    response = client.post(f"/devices/r/{devices[-1].qr_token}/", {"fault": "no_sound"}, REMOTE_ADDR="10.9.9.10")
+    assert "已收到报修" in response.content.decode()

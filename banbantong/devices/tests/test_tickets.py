@@ -112,3 +112,112 @@ def test_my_work_and_figures(world: World, kit: object, client: Client) -> None:
     client.force_login(world.bob)
     page = client.get("/devices/figures/").content.decode()
     assert "赣教科技" not in page
+
+
+@pytest.mark.django_db
+def test_ticket_list_filters(world: World, kit: object, client: Client) -> None:
+    lamp = _ticket(kit, world)
+    power = services.report_fault(kit.old_tv, actor=world.teacher_user_a, fault="power")  # type: ignore[attr-defined]
+    services.report_fault(kit.device_b, actor=world.bob, fault="lamp")  # type: ignore[attr-defined]
+    client.force_login(world.alice)
+
+    def shown(query: str) -> set[int]:
+        response = client.get(f"/devices/tickets/?{query}")
+        assert response.status_code == 200
+        return {row[0][0] for row in response.context["table"]}
+
+    assert shown("") == {lamp.pk, power.pk}
+    assert shown("fault=power") == {power.pk}
+    assert shown("priority=urgent") == {power.pk}
+    assert shown(f"school={world.school_a.pk}&state=open_all") == {lamp.pk, power.pk}
+    assert shown(f"school={world.school_a2.pk}") == set()
+    assert shown("q=文峰") == {lamp.pk, power.pk}
+    assert shown("fault=hologram") == {lamp.pk, power.pk}  # an unknown value filters nothing
+    assert client.get(f"/devices/tickets/?school={world.school_b.pk}").status_code == 404
+
+
+@pytest.mark.django_db
+def test_replace_from_the_ticket_page(world: World, kit: object, client: Client) -> None:
+    from banbantong.core.models import AuditEntry
+
+    t = _ticket(kit, world)
+    old: Device = kit.projector  # type: ignore[attr-defined]
+    client.force_login(world.device_admin_a)
+    form = {"action": "replace", "version": t.version, "type": "flat_panel", "brand": "希沃", "model": "F86EA",
+            "serial": "CVTE-1", "purchase_date": "2026-09-01", "warranty_end": "2029-08-31", "price": "12800"}
+    page = client.post(f"/devices/tickets/{t.pk}/", form, follow=True).content.decode()
+    assert "旧设备已报废" in page
+    new = Device.objects.get(serial="CVTE-1")
+    assert (new.replaces_id, new.classroom_id, new.integrator_id, new.type) == (
+        old.pk, old.classroom_id, old.integrator_id, "flat_panel")
+    assert Device.objects.get(pk=old.pk).status == "scrapped"
+    t.refresh_from_db()
+    assert (t.state, t.outcome) == ("resolved", "device_replaced")
+    assert AuditEntry.objects.filter(object_type="devices.Device", object_id=str(old.pk), action="update").exists()
+    assert old.events.filter(kind="更换整机").exists() and new.events.filter(kind="替换旧设备").exists()
+
+
+@pytest.mark.django_db
+def test_replace_with_bad_input_changes_nothing(world: World, kit: object, client: Client) -> None:
+    t = _ticket(kit, world)
+    old: Device = kit.projector  # type: ignore[attr-defined]
+    client.force_login(world.device_admin_a)
+    devices = Device.objects.count()
+    for bad, message in (({"serial": "HX55-0001"}, "已登记过"), ({"warranty_end": "2020-01-01"}, "早于购置日期"),
+                         ({"type": "hologram"}, "未知的设备类型"), ({"price": "很贵"}, "不是数字"),
+                         ({"purchase_date": "2026/13/01"}, "格式不对")):
+        form = {"action": "replace", "version": t.version, "type": "projector", "brand": "爱普生", "model": "CB-X50",
+                "serial": "NEW-1", "purchase_date": "2026-09-01", **bad}
+        page = client.post(f"/devices/tickets/{t.pk}/", form, follow=True).content.decode()
+        assert message in page, bad
+    assert Device.objects.count() == devices
+    assert Device.objects.get(pk=old.pk).status == "in_use"
+    t.refresh_from_db()
+    assert (t.state, t.version) == ("open", 1)
+    closed = services.change_ticket(t, actor=world.device_admin_a, state="resolved", outcome="repaired")
+    with pytest.raises(ValidationError, match="重新打开"):
+        services.replace_device(closed, services.DeviceInput(school=world.school_a, type="projector", brand="爱普生",
+                                                             model="X", serial="NEW-2"), actor=world.device_admin_a)
+    assert not Device.objects.filter(serial="NEW-2").exists()
+
+
+@pytest.mark.django_db
+def test_reopen_with_reason_from_the_page_and_closing_twice(world: World, kit: object, client: Client) -> None:
+    t = services.change_ticket(_ticket(kit, world), actor=world.device_admin_a, state="resolved", outcome="repaired")
+    client.force_login(world.device_admin_a)
+    page = client.post(f"/devices/tickets/{t.pk}/", {"action": "open", "version": t.version, "reason": " "},
+                       follow=True).content.decode()
+    assert "必须填写原因" in page
+    t.refresh_from_db()
+    assert t.state == "resolved"
+    client.post(f"/devices/tickets/{t.pk}/", {"action": "open", "version": t.version, "reason": "又不亮了"})
+    t.refresh_from_db()
+    assert t.state == "open" and t.comments.filter(text="又不亮了").exists()
+    t = services.change_ticket(t, actor=world.device_admin_a, state="resolved", outcome="repaired")
+    # Two people press 关闭 on the same page: the second finds it changed; the state moves once.
+    for _ in range(2):
+        client.post(f"/devices/tickets/{t.pk}/", {"action": "closed", "version": t.version})
+    after = Ticket.objects.get(pk=t.pk)
+    assert (after.state, after.version) == ("closed", t.version + 1)
+
+
+@pytest.mark.django_db
+def test_ticket_list_count_stops_at_the_limit(world: World, kit: object, client: Client,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    from banbantong.devices.views import tickets as ticket_views
+
+    made = [_ticket(kit, world) for _ in range(3)]
+    assert Ticket.objects.all().count_at_most(1).count() == 2  # stops after limit + 1 rows
+    assert Ticket.objects.all().count_at_most(5).count() == 3
+    assert Ticket.objects.all().count_at_most(1)[:10].count() == 3  # a slice counts as before
+    from banbantong.core import listing
+
+    # One row a page, and a count that stops at a page beyond the one asked for.
+    monkeypatch.setattr(ticket_views, "LIST_COUNT_LIMIT", 1)
+    monkeypatch.setattr(ticket_views, "PAGE_SIZE", 1)
+    monkeypatch.setattr(listing, "PAGE_SIZE", 1)
+    client.force_login(world.alice)
+    page = client.get("/devices/tickets/").content.decode()
+    assert "超过 2 条" in page and f">{made[-1].pk}</a>" in page and "page=2" in page and "末页" not in page
+    page = client.get("/devices/tickets/?page=2").content.decode()
+    assert "共 3 条" in page and f">{made[1].pk}</a>" in page and "第 2 / 3 页" in page

@@ -45,3 +45,21 @@ def figures(request: AuthedRequest) -> HttpResponseBase:
         "intact": intact, "total": total, "league": league, "models": models, "summary": summary,
         "start": request.GET.get("start", ""), "end": request.GET.get("end", ""),
     })
+
+
+LEAGUE_HEADERS = ["名次", "集成商", "转交单数", "已修复", "按时修复", "按时率(%)", "平均修复(小时)"]
+
+
+@login_required
+def league(request: AuthedRequest) -> HttpResponseBase:
+    """The integrator league table on its own: one GROUP BY, quick enough for a province's year."""
+    start, end = _dates(request)
+    rows = queries.integrator_league(request.user, start, end)
+    if request.GET.get("export") == "xlsx":
+        return workbook_response("集成商按时修复排行.xlsx", [("集成商排行", LEAGUE_HEADERS, [
+            [i, r.company, r.tickets, r.resolved, r.within, float(r.within_percent), float(r.mean_hours)]
+            for i, r in enumerate(rows, 1)
+        ])])
+    return render(request, "devices/league.html", {
+        "league": rows, "start": request.GET.get("start", ""), "end": request.GET.get("end", ""),
+    })

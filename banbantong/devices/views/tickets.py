@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.contrib import messages
@@ -15,11 +17,16 @@ from django.utils import timezone
 
 from banbantong.accounts.models import User
 from banbantong.core.http import AuthedRequest
-from banbantong.core.listing import Col, render_list
+from banbantong.core.listing import PAGE_SIZE, Col, render_list
 from banbantong.core.scope import get_for_user
 from banbantong.devices import queries, services
-from banbantong.devices.models import Ticket
+from banbantong.devices.filters import OPEN_ALL, TicketFilter, filter_tickets
+from banbantong.devices.models import Device, Ticket
 from banbantong.devices.views._common import _errors
+from banbantong.org.models import School
+
+# The ticket list counts up to this many rows (more show as "2000+").
+LIST_COUNT_LIMIT = 2000
 
 
 def _ticket_columns() -> list[Col]:
@@ -42,24 +49,30 @@ def _ticket_columns() -> list[Col]:
 
 @login_required
 def ticket_list(request: AuthedRequest) -> HttpResponseBase:
-    qs = Ticket.objects.for_user(request.user).select_related("school", "device", "device__classroom", "assignee", "escalated_to")
     g = request.GET
-    if g.get("state") == "open_all":
-        qs = qs.open()
-    elif g.get("state") in Ticket.State.values:
-        qs = qs.filter(state=g["state"])
-    if g.get("overdue") == "1":
-        qs = qs.filter(queries.overdue_q())
-    if g.get("fault") in Ticket.Fault.values:
-        qs = qs.filter(fault=g["fault"])
-    if g.get("priority") in Ticket.Priority.values:
-        qs = qs.filter(priority=g["priority"])
-    if q := g.get("q", "").strip()[:50]:
-        qs = qs.filter(school__name__contains=q)
-    return render_list(request, template="devices/ticket_list.html", queryset=qs.order_by("-created_at", "-id"),
+    school = None
+    if (raw := g.get("school", "")).isdigit():
+        # A school outside the user's scope is 404, as on the API, rather than an empty list.
+        school = get_for_user(School.objects.all(), request.user, pk=int(raw))
+    state = g.get("state", "")
+    f = TicketFilter(
+        state=state if state == OPEN_ALL or state in Ticket.State.values else None,
+        overdue=g.get("overdue") == "1",
+        school=school.pk if school else None,
+        fault=g.get("fault") if g.get("fault") in Ticket.Fault.values else None,
+        priority=g.get("priority") if g.get("priority") in Ticket.Priority.values else None,
+        q=g.get("q", ""),
+    )
+    # Count no further than the page asked for plus a margin: the page then says "2000+ 条" and
+    # still offers the next page, without counting a province's year of tickets on every view.
+    page = int(raw_page) if (raw_page := g.get("page", "")).isdigit() else 1
+    limit = max(LIST_COUNT_LIMIT, min(page, 10**6) * PAGE_SIZE + PAGE_SIZE)
+    return render_list(request, template="devices/ticket_list.html",
+                       queryset=filter_tickets(request.user, f).count_at_most(limit),
                        columns=_ticket_columns(), title="报修单", export_name="报修单",
                        context={"states": Ticket.State.choices, "faults": Ticket.Fault.choices,
-                                "priorities": Ticket.Priority.choices, "g": g})
+                                "priorities": Ticket.Priority.choices, "g": g, "school": school,
+                                "count_limit": limit})
 
 
 @login_required
@@ -82,6 +95,10 @@ def ticket_detail(request: AuthedRequest, ticket_id: int) -> HttpResponse:
                                      photo=request.FILES.get("photo"))
             elif action == "escalate":
                 services.escalate(ticket, actor=request.user, expected_version=version)
+            elif action == "replace":
+                new = services.replace_device(ticket, _replacement(request, ticket), actor=request.user,
+                                              expected_version=version)
+                messages.success(request, f"已登记新设备 {new.asset_tag}，旧设备已报废并与之关联。")
             elif action in Ticket.State.values:
                 assignee = None
                 if action == Ticket.State.ASSIGNED:
@@ -104,9 +121,35 @@ def ticket_detail(request: AuthedRequest, ticket_id: int) -> HttpResponse:
     helpers = User.objects.filter(school=ticket.school, role__in=["device_admin", "school_admin"], is_active=True)
     return render(request, "devices/ticket_detail.html", {
         "ticket": ticket, "comments": ticket.comments.select_related("author"), "helpers": helpers,
-        "outcomes": Ticket.Outcome.choices, "now": timezone.now(),
+        "outcomes": Ticket.Outcome.choices, "now": timezone.now(), "types": Device.Type.choices,
+        "today": timezone.localdate(),
         "can_escalate": ticket.device.integrator_id is not None and ticket.device.under_warranty(timezone.localdate()),
     })
+
+
+def _replacement(request: AuthedRequest, ticket: Ticket) -> services.DeviceInput:
+    """The new device of a whole-device replacement, from the ticket page's form."""
+    p = request.POST
+
+    def day(name: str) -> dt.date | None:
+        raw = p.get(name, "").strip()
+        if not raw:
+            return None
+        try:
+            return dt.date.fromisoformat(raw)
+        except ValueError:
+            raise ValidationError(f"日期“{raw[:20]}”格式不对，请写成 2026-09-01。") from None
+
+    price = p.get("price", "").strip()
+    try:
+        amount = Decimal(price) if price else None
+    except InvalidOperation:
+        raise ValidationError(f"价格“{price[:20]}”不是数字。") from None
+    return services.DeviceInput(
+        school=ticket.school, type=p.get("type", ""), brand=p.get("brand", ""), model=p.get("model", ""),
+        serial=p.get("serial", ""), asset_tag=p.get("asset_tag", ""), purchase_date=day("purchase_date"),
+        warranty_end=day("warranty_end"), price=amount,
+    )
 
 
 def _can_assign(actor: Any, ticket: Ticket, assignee: Any) -> bool:
