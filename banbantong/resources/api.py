@@ -24,11 +24,15 @@ from banbantong.core.scope import get_for_user
 from banbantong.org.models import Region, School
 from banbantong.resources import review, services
 from banbantong.resources.catalogue_api import router as catalogue_router
+from banbantong.resources.coverage_api import router as coverage_router
 from banbantong.resources.models import Blob, Lesson, Resource, UploadSession
+from banbantong.resources.quota_api import router as quota_router
 from banbantong.resources.views import resource_queryset
 
 router = Router(tags=["资源库"])
 router.add_router("", catalogue_router)
+router.add_router("", quota_router)
+router.add_router("", coverage_router)
 BODY_BLOCK = 64 * 1024
 
 

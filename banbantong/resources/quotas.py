@@ -48,12 +48,13 @@ def assign_quotas(data: QuotaInput, *, actor: Any) -> int:
     with transaction.atomic():
         existing = {q.school_id: q for q in Quota.objects.select_for_update().filter(
             school__in=schools, year=data.year, kind=data.kind, subject=subject)}
+        by = actor if getattr(actor, "is_authenticated", False) else None  # None: the command line (SYSTEM)
         created = [Quota(school=s, year=data.year, kind=data.kind, subject=subject, target=data.target,
-                         assigned_by=actor) for s in schools if s.pk not in existing]
+                         assigned_by=by) for s in schools if s.pk not in existing]
         Quota.objects.bulk_create(created)
         changed = [q for q in existing.values() if q.target != data.target]
         for q in changed:
-            q.target, q.assigned_by = data.target, actor
+            q.target, q.assigned_by = data.target, by
         Quota.objects.bulk_update(changed, ["target", "assigned_by"])
         # One entry for the whole assignment: a county's 150 schools get the same task at once.
         audit.record(audit.Action.CREATE, data.region, actor=actor, object_type="resources.Quota",

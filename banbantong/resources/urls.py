@@ -1,6 +1,6 @@
 from django.urls import path
 
-from banbantong.resources import catalogue_views, review_views, views
+from banbantong.resources import catalogue_views, coverage_views, quota_views, review_views, views
 
 app_name = "resources"
 urlpatterns = [
@@ -15,4 +15,9 @@ urlpatterns = [
     path("review/", review_views.review_queue, name="review_queue"),
     path("<int:resource_id>/review", review_views.review_decide, name="review"),
     path("<int:resource_id>/resubmit", review_views.resubmit, name="resubmit"),
+    path("quotas/", quota_views.quota_list, name="quotas"),
+    path("quotas/assign", quota_views.quota_assign, name="quota_assign"),
+    path("points/", quota_views.leaderboard, name="leaderboard"),
+    path("coverage/", coverage_views.school_coverage, name="coverage"),
+    path("coverage/region/", coverage_views.region_gaps, name="coverage_region"),
 ]

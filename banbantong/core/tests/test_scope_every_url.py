@@ -404,6 +404,20 @@ CASES: dict[str, Case] = {
     "api:reject_resource": resources_kit.review_post_case(
         lambda r: f"/api/v1/resources/{r.pk}/reject", 200, {"reason": "课件第3页有错字"}, json=True),
     "api:resubmit_resource": resources_kit.resubmit_case(lambda r: f"/api/v1/resources/{r.pk}/resubmit", 200),
+    "resources:quotas": resources_kit.quota_list_case("/resources/quotas/"),
+    "resources:quota_assign": resources_kit.quota_assign_case("/resources/quotas/assign", 302),
+    "resources:leaderboard": resources_kit.points_case("/resources/points/?board=schools"),
+    "api:list_quotas": resources_kit.quota_list_case("/api/v1/resources/quotas"),
+    "api:assign_quotas": resources_kit.quota_assign_case("/api/v1/resources/quotas", 200, json=True),
+    "api:teacher_points": resources_kit.points_case("/api/v1/resources/points/teachers"),
+    "api:school_points": resources_kit.points_case("/api/v1/resources/points/schools"),
+    "resources:coverage": resources_kit.coverage_case(lambda w, v: f"/resources/coverage/?volume={v.pk}", "teacher_user_a"),
+    "resources:coverage_region": resources_kit.coverage_case(
+        lambda w, v: f"/resources/coverage/region/?volume={v.pk}&show=all", "alice"),
+    "api:school_coverage": resources_kit.coverage_case(
+        lambda w, v: f"/api/v1/resources/coverage?volume_id={v.pk}&school_id={w.school_a.pk}", "principal_a"),
+    "api:region_coverage": resources_kit.coverage_case(
+        lambda w, v: f"/api/v1/resources/coverage/region?volume_id={v.pk}&region_id={w.county_a.pk}", "alice"),
 }
 
 

@@ -311,3 +311,81 @@ def resubmit_case(url: Callable[[Resource], str], ok: int) -> Case:
             assert resource.status == Resource.Status.SUBMITTED
 
     return check
+
+
+# --- Quotas and points -------------------------------------------------------------------------------
+
+def quota_list_case(url: str) -> Case:
+    """County A's tasks are seen by county A's school, not by the other county."""
+
+    def check(w: World, client: Client) -> None:
+        from django.utils import timezone
+
+        from banbantong.resources import quotas
+
+        quotas.assign_quotas(quotas.QuotaInput(w.county_a, timezone.localdate().year, "courseware", "数学", 30),
+                             actor=w.alice)
+        client.force_login(w.principal_a)
+        response = client.get(url)
+        assert response.status_code == 200 and "文峰中心小学" in response.content.decode()
+        client.force_login(w.bob)
+        response = client.get(url)
+        assert response.status_code == 200 and "文峰中心小学" not in response.content.decode()
+
+    return check
+
+
+def quota_assign_case(url: str, ok: int, json: bool = False) -> Case:
+    """Assigning to county A: bob (other county) gets 404, alice succeeds."""
+
+    def check(w: World, client: Client) -> None:
+        from django.utils import timezone
+
+        from banbantong.resources.models import Quota
+
+        key = "region_id" if json else "region"
+        body = {key: w.county_a.pk, "year": timezone.localdate().year, "kind": "courseware", "subject": "数学",
+                "target": 30}
+        kwargs: dict[str, Any] = {"content_type": "application/json"} if json else {}
+        client.force_login(w.bob)
+        assert client.post(url, body, **kwargs).status_code == 404
+        assert not Quota.objects.exists()
+        client.force_login(w.alice)
+        assert client.post(url, body, **kwargs).status_code == ok
+        assert Quota.objects.count() == 2
+
+    return check
+
+
+def points_case(url: str) -> Case:
+    """Points of county A's teacher are on county A's boards only."""
+
+    def check(w: World, client: Client) -> None:
+        from banbantong.resources import review
+
+        with isolated_media():
+            review.approve_resource(submitted(w), actor=w.reviewer_a)
+            client.force_login(w.alice)
+            response = client.get(url)
+            assert response.status_code == 200 and "文峰中心小学" in response.content.decode()
+            client.force_login(w.bob)
+            response = client.get(url)
+            assert response.status_code == 200 and "文峰中心小学" not in response.content.decode()
+
+    return check
+
+
+# --- Coverage ----------------------------------------------------------------------------------------
+
+def coverage_case(url: Callable[[World, Any], str], inside: str, outside: str = "bob") -> Case:
+    """County A's book and school: 200 inside (the lesson is listed), 404 to the other county."""
+
+    def check(w: World, client: Client) -> None:
+        volume = example_volume(w)
+        client.force_login(getattr(w, inside))
+        response = client.get(url(w, volume))
+        assert response.status_code == 200 and "秒的认识" in response.content.decode()
+        client.force_login(getattr(w, outside))
+        assert client.get(url(w, volume)).status_code == 404
+
+    return check
