@@ -899,8 +899,8 @@ class _Activity:
             for (s, w), n in lessons.items()
         ], batch_size=BULK_BATCH)
         TeacherSemester.objects.bulk_create([
-            TeacherSemester(teacher_id=t, semester=semester, lessons=n)
-            for t, n in Counter(r.teacher_id for r in records).items()
+            TeacherSemester(teacher_id=t, school_id=s, semester=semester, lessons=n)
+            for (t, s), n in Counter((r.teacher_id, r.school_id) for r in records).items()
         ], batch_size=BULK_BATCH)
 
     def _events(self, klass: TeachingClass, slots: list[_Slot], cal: usage_rules.CalendarFacts,

@@ -197,11 +197,15 @@ class SchoolWeek(models.Model):
 
 class TeacherSemester(models.Model):
     teacher = models.ForeignKey("org.Teacher", on_delete=models.CASCADE, related_name="+")
+    # The teacher's school, copied so that a region's semester count reads the index of its
+    # schools instead of joining every teacher of the semester.
+    school = models.ForeignKey("org.School", on_delete=models.CASCADE, related_name="+")
     semester = models.ForeignKey(Semester, on_delete=models.CASCADE, related_name="+")
     lessons = models.PositiveIntegerField(default=0)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["teacher", "semester"], name="teachersemester_unique")]
+        indexes = [models.Index(fields=["semester", "school", "lessons"], name="teachersemester_school")]
 
     def __str__(self) -> str:
         return f"{self.teacher_id} {self.semester_id}: {self.lessons}"

@@ -245,6 +245,6 @@ def semester_teachers(user: Any, place: Place, semester: Semester, minimum: int)
     schools = _schools(user, place).filter(built_count=0)
     checked = schools.aggregate(t=Sum("teacher_count"))["t"] or 0
     compliant = TeacherSemester.objects.filter(
-        semester=semester, lessons__gte=minimum, teacher__school__in=schools.values("pk")
+        semester=semester, lessons__gte=minimum, school__in=schools.values("pk")
     ).count() if checked else 0
     return checked, compliant

@@ -17,6 +17,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from banbantong.core import audit
+from banbantong.core.bulk import insert_rows
 from banbantong.core.scope import SYSTEM, path_ids, subtree_q
 from banbantong.org.models import Classroom, Region, School, Teacher, TeachingClass
 from banbantong.usage import rules
@@ -119,7 +120,8 @@ def _bump(record: LessonRecord, delta: int) -> None:
         lessons=F("lessons") + delta, flagged=F("flagged") + flagged,
         compliant_classes=F("compliant_classes") + class_flip, compliant_teachers=F("compliant_teachers") + teacher_flip,
     )
-    ts, _ = TeacherSemester.objects.get_or_create(teacher_id=record.teacher_id, semester_id=record.semester_id)
+    ts, _ = TeacherSemester.objects.get_or_create(teacher_id=record.teacher_id, semester_id=record.semester_id,
+                                                  defaults={"school_id": record.school_id})
     TeacherSemester.objects.filter(pk=ts.pk).update(lessons=F("lessons") + delta)
 
 
@@ -298,16 +300,12 @@ def ingest_events(*, actor: Any, key: str, classroom: Classroom, events: list[di
         if problem:
             rejected.append({"index": i, "reason": problem})
             continue
-        rows.append(TerminalEvent(classroom=classroom, kind=kind, at=at, resource=str(e.get("resource") or "")[:300],
-                                  batch=batch))
-    # Count inside the batch's time span only (the (classroom, at) index), so the cost of a batch
-    # does not grow with the classroom's history.
-    span = TerminalEvent.objects.filter(classroom=classroom, at__gte=min((r.at for r in rows), default=now),
-                                        at__lte=max((r.at for r in rows), default=now))
-    before = span.count()
-    TerminalEvent.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)
-    accepted = span.count() - before
-    days = sorted({timezone.localtime(r.at).date() for r in rows})
+        rows.append((classroom.pk, kind, at, str(e.get("resource") or "")[:300], batch.pk))
+    # One multi-row INSERT; events stored before (by an earlier batch) hit the unique constraint,
+    # are skipped and not counted, so a retry with a new key never counts an event twice.
+    accepted = insert_rows(TerminalEvent, ["classroom", "kind", "at", "resource", "batch"], rows,
+                           ignore_conflicts=True)
+    days = sorted({timezone.localtime(r[2]).date() for r in rows})
     proposed = propose_records(classroom, days) if accepted else 0
     result = {"key": key, "received": len(events), "accepted": accepted, "duplicates": len(rows) - accepted,
               "rejected": rejected, "proposed": proposed}
@@ -327,6 +325,15 @@ def _semesters_by_day(school: School, days: list[dt.date]) -> dict[dt.date, Seme
         if found:
             out[day] = max(found, key=lambda s: depth.get(s.region_id, 0))
     return out
+
+
+# A proposal's columns, in the order propose_records builds its rows (defaults spelled out: the
+# raw insert fills nothing in).
+PROPOSAL_COLUMNS = [
+    "klass", "school", "teacher", "semester", "date", "week", "period", "subject", "topic", "resources", "has_plan",
+    "used_in_class", "recorded", "stored", "evidence", "status", "flags", "evidence_minutes", "created_at",
+    "created_by",
+]
 
 
 def propose_records(classroom: Classroom, days: list[dt.date]) -> int:
@@ -363,8 +370,9 @@ def propose_records(classroom: Classroom, days: list[dt.date]) -> int:
         for pk, d, p, ev in LessonRecord.objects.filter(klass=klass, date__gte=teaching[0], date__lte=teaching[-1])
         .values_list("pk", "date", "period", "evidence")
     }
-    new: list[LessonRecord] = []
+    new: list[tuple[Any, ...]] = []
     upgrades: dict[int, int] = {}
+    now = timezone.now()
     for day in teaching:
         evs = events.get(day, [])
         if not evs:
@@ -387,19 +395,16 @@ def propose_records(classroom: Classroom, days: list[dt.date]) -> int:
                 if found[1] != LessonRecord.Evidence.EVENTS:
                     upgrades[found[0]] = minutes
                 continue
-            new.append(LessonRecord(
-                klass=klass, school=school, teacher_id=slot.teacher_id, semester=semester, date=day,
-                week=rules.week_start(day), period=slot.period, subject=slot.subject,
-                resources="、".join(sorted({r.rsplit("/", 1)[-1] for r in used}))[:300],
-                used_in_class=True, stored=bool(used), evidence=LessonRecord.Evidence.EVENTS,
-                status=LessonRecord.Status.PROPOSED, evidence_minutes=minutes,
+            new.append((
+                klass.pk, school.pk, slot.teacher_id, semester.pk, day, rules.week_start(day), slot.period,
+                slot.subject, "", "、".join(sorted({r.rsplit("/", 1)[-1] for r in used}))[:300], False, True, True,
+                bool(used), LessonRecord.Evidence.EVENTS, LessonRecord.Status.PROPOSED, [], minutes, now, None,
             ))
     for pk, minutes in upgrades.items():  # a typed record that the terminal now backs: rare, one by one
         LessonRecord.objects.filter(pk=pk).update(evidence=LessonRecord.Evidence.EVENTS, evidence_minutes=minutes)
     # A record typed for the same slot while this batch ran makes the insert fail and the whole
     # batch roll back; the terminal's retry (same key) then proposes around it.
-    LessonRecord.objects.bulk_create(new, batch_size=500)
-    return len(new)
+    return insert_rows(LessonRecord, PROPOSAL_COLUMNS, new)
 
 
 # --- Calendar and rule settings ---------------------------------------------------------------

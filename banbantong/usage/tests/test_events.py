@@ -62,6 +62,28 @@ def test_reordered_and_duplicate_batches_count_each_event_once(world: World, ter
 
 
 @pytest.mark.django_db
+def test_an_event_repeated_inside_one_batch_counts_once(world: World, term: Term, client: Client) -> None:
+    client.force_login(world.device_admin_a)
+    events = [MORNING[0], *MORNING, MORNING[2]]
+    result = client.post("/api/v1/events", _batch(term, "dup", events), content_type="application/json").json()
+    assert (result["received"], result["accepted"], result["duplicates"], result["proposed"]) == (5, 3, 2, 2)
+    assert TerminalEvent.objects.count() == 3
+
+
+@pytest.mark.django_db
+def test_a_later_batch_upgrades_a_typed_record_to_event_evidence(world: World, term: Term, client: Client) -> None:
+    from banbantong.usage import services
+
+    typed = services.record_lesson(actor=world.teacher_user_a, klass=term.klass, teacher=world.teacher_a,
+                                   date=MONDAY, period=1, topic="分数")
+    client.force_login(world.device_admin_a)
+    result = client.post("/api/v1/events", _batch(term, "late", MORNING), content_type="application/json").json()
+    assert result["proposed"] == 1  # period 2 only: period 1 was typed
+    typed.refresh_from_db()
+    assert (typed.evidence, typed.status, typed.evidence_minutes) == ("events", "confirmed", 45)
+
+
+@pytest.mark.django_db
 def test_impossible_timestamps_are_rejected_with_a_reason(world: World, term: Term, client: Client) -> None:
     client.force_login(world.device_admin_a)
     result = client.post("/api/v1/events", _batch(term, "clock", [
