@@ -76,18 +76,27 @@ def _scoped_sql(user: Any, filters: Filters) -> tuple[str, Any]:
 
 
 class Results:
-    """Ranked search results in the shape Paginator and render_list expect."""
+    """Ranked search results in the shape Paginator and render_list expect.
+
+    One index query per request: the candidates (at most CANDIDATES, with their scores) are
+    fetched once, then counted, paged and exported from memory.
+    """
 
     ordered = True
 
     def __init__(self, user: Any, query: Query, filters: Filters) -> None:
         self.user, self.query, self.filters = user, query, filters
-        self._count: int | None = None
+        self._ranked: list[tuple[int, float]] | None = None
+
+    def ranked(self) -> list[tuple[int, float]]:
+        if self._ranked is None:
+            self._ranked = backend().ranked(
+                self.query, _scoped_sql(self.user, self.filters), limit=CANDIDATES
+            )
+        return self._ranked
 
     def count(self) -> int:
-        if self._count is None:
-            self._count = backend().count(self.query, _scoped_sql(self.user, self.filters), cap=CANDIDATES)
-        return self._count
+        return len(self.ranked())
 
     def __len__(self) -> int:
         return self.count()
@@ -97,9 +106,7 @@ class Results:
         return self.count() >= CANDIDATES
 
     def page(self, offset: int, limit: int) -> list[Resource]:
-        ranked = backend().ranked(
-            self.query, _scoped_sql(self.user, self.filters), limit=limit, offset=offset
-        )
+        ranked = self.ranked()[offset : offset + limit]
         ids = [i for i, _s in ranked]
         found = Resource.objects.select_related("school", "author", "blob").in_bulk(ids)
         bodies = backend().bodies(ids)

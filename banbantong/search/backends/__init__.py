@@ -16,8 +16,8 @@ from banbantong.search.text import Document, Query
 
 # A query matching more documents than this is ranked among its newest CANDIDATES matches in the
 # user's scope: ranking a million rows for a one-character query would cost seconds, and nobody
-# pages past the first screens. Counts stop there too ("5000+").
-CANDIDATES = 5000
+# pages past the first screens. Counts stop there too ("超过 1000 条").
+CANDIDATES = 1000
 
 
 @dataclass(frozen=True)
@@ -47,11 +47,9 @@ class Backend(Protocol):
 
     def remove_orphans(self) -> None: ...
 
-    def ranked(
-        self, query: Query, scoped: tuple[str, Any], *, limit: int, offset: int
-    ) -> list[tuple[int, float]]: ...
-
-    def count(self, query: Query, scoped: tuple[str, Any], *, cap: int) -> int: ...
+    def ranked(self, query: Query, scoped: tuple[str, Any], *, limit: int) -> list[tuple[int, float]]:
+        """The newest `limit` matches in scope as (id, score), best first."""
+        ...
 
     def matching_ids(self, query: Query, scoped: tuple[str, Any]) -> set[int]: ...
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from django.db import connection
 
-from banbantong.search.backends import CANDIDATES, Row
+from banbantong.search.backends import Row
 from banbantong.search.text import GAP, Document, Query, Term
 
 TABLE = "search_document"
@@ -120,40 +120,33 @@ class PostgresBackend:
         with connection.cursor() as cur:
             cur.execute(f"DELETE FROM {TABLE} WHERE resource_id NOT IN (SELECT id FROM resources_resource)")  # noqa: S608
 
-    def _candidates(self, query: Query, scoped: tuple[str, Any], limit: int | None) -> tuple[str, list[Any]]:
-        # Ids only, newest first: the rank is computed afterwards for the candidates alone, since
-        # ts_rank reads each whole vector.
+    def _candidates(
+        self, query: Query, scoped: tuple[str, Any], limit: int | None, *, rank: bool = True
+    ) -> tuple[str, list[Any]]:
+        # Newest first with a LIMIT: for a common term the planner walks the primary key backwards
+        # and stops after `limit` matches in scope; for a rare one it reads the GIN index. The
+        # rank sits in the same select list, so it is computed only for the rows returned.
         scoped_sql, scoped_params = scoped
+        score = ", ts_rank(d.vector, %s::tsquery) AS score" if rank else ""
         sql = (
-            f"SELECT d.resource_id AS id FROM {TABLE} d JOIN ({scoped_sql}) AS scoped "  # noqa: S608
+            f"SELECT d.resource_id AS id{score} FROM {TABLE} d JOIN ({scoped_sql}) AS scoped "  # noqa: S608
             "ON scoped.id = d.resource_id WHERE d.vector @@ %s::tsquery ORDER BY d.resource_id DESC"
         )
-        params = [*scoped_params, query_literal(query)]
+        literal = query_literal(query)
+        params = [*([literal] if rank else []), *scoped_params, literal]
         if limit is not None:
             sql += " LIMIT %s"
             params.append(limit)
         return sql, params
 
-    def ranked(
-        self, query: Query, scoped: tuple[str, Any], *, limit: int, offset: int
-    ) -> list[tuple[int, float]]:
-        inner, params = self._candidates(query, scoped, CANDIDATES)
+    def ranked(self, query: Query, scoped: tuple[str, Any], *, limit: int) -> list[tuple[int, float]]:
+        inner, params = self._candidates(query, scoped, limit)
         with connection.cursor() as cur:
-            cur.execute(
-                f"SELECT c.id, ts_rank(d.vector, %s::tsquery) AS score FROM ({inner}) c "  # noqa: S608
-                f"JOIN {TABLE} d ON d.resource_id = c.id ORDER BY score DESC, c.id DESC LIMIT %s OFFSET %s",
-                [query_literal(query), *params, limit, offset],
-            )
+            cur.execute(f"SELECT id, score FROM ({inner}) c ORDER BY score DESC, id DESC", params)  # noqa: S608
             return [(int(i), float(s)) for i, s in cur.fetchall()]
 
-    def count(self, query: Query, scoped: tuple[str, Any], *, cap: int) -> int:
-        inner, params = self._candidates(query, scoped, cap)
-        with connection.cursor() as cur:
-            cur.execute(f"SELECT count(*) FROM ({inner}) c", params)  # noqa: S608
-            return int(cur.fetchone()[0])
-
     def matching_ids(self, query: Query, scoped: tuple[str, Any]) -> set[int]:
-        inner, params = self._candidates(query, scoped, None)
+        inner, params = self._candidates(query, scoped, None, rank=False)
         with connection.cursor() as cur:
             cur.execute(inner, params)
             return {int(r[0]) for r in cur.fetchall()}

@@ -12,7 +12,7 @@ from typing import Any
 
 from django.db import connection
 
-from banbantong.search.backends import CANDIDATES, Row
+from banbantong.search.backends import Row
 from banbantong.search.text import Query, Term
 
 TABLE = "search_fts"
@@ -128,22 +128,11 @@ class SQLiteBackend:
         )
         return sql, [*scoped_params, match_expression(query), limit]
 
-    def ranked(
-        self, query: Query, scoped: tuple[str, Any], *, limit: int, offset: int
-    ) -> list[tuple[int, float]]:
-        inner, params = self._candidates(query, scoped, CANDIDATES)
+    def ranked(self, query: Query, scoped: tuple[str, Any], *, limit: int) -> list[tuple[int, float]]:
+        inner, params = self._candidates(query, scoped, limit)
         with connection.cursor() as cur:
-            cur.execute(
-                f"SELECT id, score FROM ({inner}) ORDER BY score, id DESC LIMIT %s OFFSET %s",  # noqa: S608
-                [*params, limit, offset],
-            )
+            cur.execute(f"SELECT id, score FROM ({inner}) ORDER BY score, id DESC", params)  # noqa: S608
             return [(int(i), -float(s)) for i, s in cur.fetchall()]
-
-    def count(self, query: Query, scoped: tuple[str, Any], *, cap: int) -> int:
-        inner, params = self._candidates(query, scoped, cap)
-        with connection.cursor() as cur:
-            cur.execute(f"SELECT count(*) FROM ({inner})", params)  # noqa: S608
-            return int(cur.fetchone()[0])
 
     def matching_ids(self, query: Query, scoped: tuple[str, Any]) -> set[int]:
         inner, params = self._candidates(query, scoped, -1)  # LIMIT -1: no limit in SQLite
