@@ -183,6 +183,32 @@ def trend(user: Any, region: Place, last_week: dt.date, weeks: int = 8) -> list[
     return out
 
 
+def by_region(user: Any, region: Region, week: dt.date) -> list[dict[str, Any]]:
+    """Each child region's week (a city's counties, a county's towns): one conditional aggregate
+    over the schools and one over the school weeks, whatever the number of children."""
+    children = list(Region.objects.for_user(user).filter(parent=region).order_by("code", "name"))
+    if not children:
+        return []
+    totals = _schools(user, region).filter(built_count__gt=0).aggregate(**{
+        f"{k}{i}": Sum(field, filter=subtree_q("region_path", c.path))
+        for i, c in enumerate(children) for k, field in (("c", "built_count"), ("t", "teacher_count"))
+    })
+    done = _school_weeks(user, region).filter(week=week).aggregate(**{
+        f"{k}{i}": Sum(field, filter=subtree_q("region_path", c.path) & (BBT if k in "ct" else Q()))
+        for i, c in enumerate(children)
+        for k, field in (("c", "compliant_classes"), ("t", "compliant_teachers"), ("n", "lessons"), ("f", "flagged"))
+    })
+    out = []
+    for i, c in enumerate(children):
+        classes, teachers = totals[f"c{i}"] or 0, totals[f"t{i}"] or 0
+        ok_c, ok_t = done[f"c{i}"] or 0, done[f"t{i}"] or 0
+        out.append({"region": c, "classes": classes, "compliant": ok_c, "share": coverage_percent(ok_c, classes),
+                    "teachers": teachers, "teachers_compliant": ok_t,
+                    "teacher_share": coverage_percent(ok_t, teachers),
+                    "lessons": done[f"n{i}"] or 0, "flagged": done[f"f{i}"] or 0})
+    return out
+
+
 def flagged_records(user: Any, region: Place, week: dt.date | None = None) -> Any:
     qs = LessonRecord.objects.for_user(user).exclude(flags=[])
     qs = qs.filter(school_id=region.pk) if isinstance(region, School) else qs.filter(

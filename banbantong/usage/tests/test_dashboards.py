@@ -148,3 +148,18 @@ def test_dashboard_export_has_every_short_class(world: World, term: Term, client
     assert len(rows) == 1 + 4
     page = client.get(f"/usage/?region={world.county_a.pk}&week=2026-W47").content.decode()
     assert "班级 4 个" in page
+
+
+@pytest.mark.django_db
+def test_children_of_a_region_add_up_to_it(world: World, term: Term, client: Client) -> None:
+    lessons(world, term, 10)
+    rows = queries.by_region(SYSTEM, world.city, MONDAY)
+    assert [r["region"].name for r in rows] == ["吉水县", "新干县"]
+    total = queries.compliance(SYSTEM, world.city, MONDAY, with_lists=False)
+    assert sum(r["classes"] for r in rows) == total.classes_checked == 1
+    assert sum(r["compliant"] for r in rows) == total.classes_compliant == 1
+    assert sum(r["lessons"] for r in rows) == total.lessons == 10
+    assert [r["region"].name for r in queries.by_region(world.alice, world.city, MONDAY)] == ["吉水县"]  # scope
+    client.force_login(world.city_admin)
+    page = client.get(f"/usage/?region={world.city.pk}&week=2026-W47").content.decode()
+    assert 'data-list="children"' in page and "新干县" in page

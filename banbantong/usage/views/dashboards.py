@@ -61,6 +61,11 @@ def _export(place: Any, week: dt.date, user: Any) -> HttpResponseBase:
         ("未达标班级", ["学校", "班级", "本周应用节数"], [[r["school"], r["class"], r["lessons"]] for r in full.short_classes]),
         ("未达标教师", ["学校", "教师", "本周应用节数"],
          [[r["school"], r["teacher"], r["lessons"]] for r in full.short_teachers]),
+        ("下级区域", ["区域", "班班通班级", "达标班级", "班级达标率(%)", "教师", "达标教师", "教师达标率(%)", "应用节数",
+                  "疑点记录"],
+         [[r["region"].name, r["classes"], r["compliant"], float(r["share"]), r["teachers"], r["teachers_compliant"],
+           float(r["teacher_share"]), r["lessons"], r["flagged"]]
+          for r in (queries.by_region(user, place, week) if isinstance(place, Region) else [])]),
         ("各校", ["学校", "班班通班级", "达标班级", "达标率(%)", "应用节数", "疑点记录"],
          [[r["school"].name, r["classes"], r["compliant"], float(r["share"]), r["lessons"], r["flagged"]]
           for r in queries.by_school(user, place, week)]),
@@ -91,6 +96,7 @@ def dashboard(request: AuthedRequest) -> HttpResponseBase:
         return _export(region, monday, request.user)
     context = _place_context(request, region, region.path, monday)
     context.update(region=region, regions=org_queries.region_choices(request.user, region),
+                   children=queries.by_region(request.user, region, monday),
                    schools=queries.by_school(request.user, region, monday, limit=SCHOOLS_SHOWN),
                    schools_shown=SCHOOLS_SHOWN)
     return render(request, "usage/dashboard.html", context)
