@@ -222,6 +222,44 @@ def record_lesson(
     return record
 
 
+@dataclass(frozen=True)
+class SlotEntry:
+    """One lesson of a week filled in one go: the class, the day, the period and its topic."""
+
+    klass: TeachingClass
+    date: dt.date
+    period: int
+    topic: str = ""
+
+
+@transaction.atomic
+def record_week(*, actor: Any, teacher: Teacher, entries: list[SlotEntry], confirm: list[LessonRecord],
+                **checks: bool) -> tuple[int, int]:
+    """A teacher's week filled at once: new records for the ticked slots (the same four checks for
+    all) and the ticked proposals confirmed. All or nothing: one bad slot and nothing is saved,
+    with every problem named by its day and period."""
+    problems: list[str] = []
+    made = confirmed = 0
+    for e in entries:
+        try:
+            with transaction.atomic():
+                record_lesson(actor=actor, klass=e.klass, teacher=teacher, date=e.date, period=e.period,
+                              topic=e.topic, **checks)
+            made += 1
+        except (ValidationError, PermissionDenied) as exc:
+            text = "；".join(getattr(exc, "messages", [str(exc)]))
+            problems.append(f"{e.date:%m月%d日} 第 {e.period} 节：{text}")
+    for record in confirm:
+        try:
+            confirm_record(record, actor=actor)
+            confirmed += 1
+        except PermissionDenied as exc:
+            problems.append(f"{record.date:%m月%d日} 第 {record.period} 节：{exc}")
+    if problems:
+        raise ValidationError(["没有保存任何记录，请修改后重试：", *problems])
+    return made, confirmed
+
+
 @transaction.atomic
 def confirm_record(record: LessonRecord, *, actor: Any, topic: str = "") -> LessonRecord:
     """The teacher confirms a record proposed from terminal events: one click, then it counts."""

@@ -163,3 +163,22 @@ def test_children_of_a_region_add_up_to_it(world: World, term: Term, client: Cli
     client.force_login(world.city_admin)
     page = client.get(f"/usage/?region={world.city.pk}&week=2026-W47").content.decode()
     assert 'data-list="children"' in page and "新干县" in page
+
+
+@pytest.mark.django_db
+def test_week_view_saves_several_lessons_at_once_or_none(world: World, term: Term, client: Client) -> None:
+    from banbantong.usage.models import LessonRecord
+
+    client.force_login(world.teacher_user_a)
+    slots = [f"{term.klass.pk}|{(MONDAY + dt.timedelta(days=d)).isoformat()}|1" for d in range(3)]
+    good = {"batch": "1", "slot": slots, f"topic|{slots[0]}": "分数", "used_in_class": "on", "recorded": "on"}
+    page = client.post("/usage/my/?week=2026-W47", good, follow=True).content.decode()
+    assert "已保存 3 节" in page
+    assert LessonRecord.objects.filter(teacher=world.teacher_a).count() == 3
+    assert LessonRecord.objects.get(date=MONDAY, period=1).topic == "分数"
+    bad = {"batch": "1", "slot": [f"{term.klass.pk}|{(MONDAY + dt.timedelta(days=3)).isoformat()}|1",
+                                  f"{term.klass.pk}|{MONDAY.isoformat()}|1"]}  # the second is already filled
+    page = client.post("/usage/my/?week=2026-W47", bad, follow=True).content.decode()
+    assert "没有保存任何记录" in page and "已有记录" in page
+    assert LessonRecord.objects.filter(teacher=world.teacher_a).count() == 3  # the good one was not kept either
+    assert ClassWeek.objects.get(klass=term.klass, week=MONDAY).lessons == 3

@@ -22,6 +22,17 @@ from banbantong.usage.models import CalendarDay, LessonRecord, Semester, Timetab
 from banbantong.usage.views.common import WEEKDAYS, region_of, week_of
 
 
+def _ticked_slots(request: AuthedRequest) -> list[services.SlotEntry]:
+    """The slots ticked on the week view, each "class|date|period", with their own topic fields."""
+    entries = []
+    for raw in request.POST.getlist("slot"):
+        klass_id, day, period = raw.split("|")
+        klass = get_for_user(TeachingClass.objects.select_related("school"), request.user, pk=int(klass_id))
+        entries.append(services.SlotEntry(klass, dt.date.fromisoformat(day), int(period),
+                                          request.POST.get(f"topic|{raw}", "")))
+    return entries
+
+
 @login_required
 def my_week(request: AuthedRequest) -> HttpResponse:
     """A teacher's timetable for one week with their records: fill a slot, confirm a proposal."""
@@ -31,7 +42,16 @@ def my_week(request: AuthedRequest) -> HttpResponse:
     monday = week_of(request, timezone.localdate())
     if request.method == "POST":
         try:
-            if request.POST.get("confirm", "").isdigit():
+            if "batch" in request.POST:
+                made, confirmed = services.record_week(
+                    actor=request.user, teacher=teacher, entries=_ticked_slots(request),
+                    confirm=[get_for_user(LessonRecord.objects.all(), request.user, pk=int(pk))
+                             for pk in request.POST.getlist("confirm_many") if pk.isdigit()],
+                    has_plan="has_plan" in request.POST, used_in_class="used_in_class" in request.POST,
+                    recorded="recorded" in request.POST, stored="stored" in request.POST,
+                )
+                messages.success(request, f"已保存 {made} 节、确认 {confirmed} 节。")
+            elif request.POST.get("confirm", "").isdigit():
                 record = get_for_user(LessonRecord.objects.all(), request.user, pk=int(request.POST["confirm"]))
                 services.confirm_record(record, actor=request.user, topic=request.POST.get("topic", ""))
                 messages.success(request, "已确认。")
