@@ -234,7 +234,8 @@ class SlotEntry:
 
 @transaction.atomic
 def record_week(*, actor: Any, teacher: Teacher, entries: list[SlotEntry], confirm: list[LessonRecord],
-                **checks: bool) -> tuple[int, int]:
+                has_plan: bool = False, used_in_class: bool = True, recorded: bool = True,
+                stored: bool = False) -> tuple[int, int]:
     """A teacher's week filled at once: new records for the ticked slots (the same four checks for
     all) and the ticked proposals confirmed. All or nothing: one bad slot and nothing is saved,
     with every problem named by its day and period."""
@@ -244,7 +245,8 @@ def record_week(*, actor: Any, teacher: Teacher, entries: list[SlotEntry], confi
         try:
             with transaction.atomic():
                 record_lesson(actor=actor, klass=e.klass, teacher=teacher, date=e.date, period=e.period,
-                              topic=e.topic, **checks)
+                              topic=e.topic, has_plan=has_plan, used_in_class=used_in_class, recorded=recorded,
+                              stored=stored)
             made += 1
         except (ValidationError, PermissionDenied) as exc:
             text = "；".join(getattr(exc, "messages", [str(exc)]))
