@@ -58,8 +58,9 @@ def filter_classes(user: Any, f: ClassFilter) -> QuerySet[TeachingClass]:
         qs = qs.filter(school__kind=f.kind)
     if f.grade:
         qs = qs.filter(grade=f.grade)
-    if f.mode:
-        qs = qs.filter(mode_id=f.mode)
+    if f.mode is not None:
+        # mode=0: classes with no mode yet (their list shows the rule's suggestion, 建议).
+        qs = qs.filter(mode_id=f.mode) if f.mode else qs.filter(mode__isnull=True)
     if f.status:
         qs = qs.filter(status=f.status)
     if f.q:

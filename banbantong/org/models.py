@@ -186,21 +186,16 @@ class TeachingClass(models.Model):
         return (self.school.region_path, self.school_id)
 
 
-class ClassStatusChangeManager(models.Manager["ClassStatusChange"]):
-    def bulk_create(self, objs: Any, *args: Any, **kwargs: Any) -> list[ClassStatusChange]:
-        objs = list(objs)
-        ClassStatusChange.fill_rollup_fields(objs)
-        return super().bulk_create(objs, *args, **kwargs)
-
-
 class ClassStatusChange(models.Model):
     """Dated history of a class's Banbantong status, so coverage can be told as of any date.
 
-    `school`, `mode` and `built_delta` copy the class's school and current mode and say whether
-    the change entered (+1) or left (-1) 已建/已验收, so coverage as of a date sums the changes
-    after it from one covering index, without joining 150,000 classes. `save`/`bulk_create`
-    fill them; `org.services.refresh_school_counts` re-copies them (a class's mode can change,
-    and raw writers such as the survey import insert rows without them).
+    The fields after `recorded_at` copy the class's school, current mode, and the school's
+    region path, kind and rural flag, and say whether the change entered (+1) or left (-1)
+    已建/已验收. Coverage as of a date then sums the changes after it, grouped by place, mode and
+    kind, from one partial covering index, joining no class or school. They are written only by
+    `org.services.refresh_school_counts`, which every writer of history calls afterwards (as it
+    does for the other roll-ups): a class's mode can change, and raw writers insert rows
+    without them.
     """
 
     klass = models.ForeignKey(TeachingClass, on_delete=models.CASCADE, related_name="status_changes")
@@ -214,52 +209,25 @@ class ClassStatusChange(models.Model):
                                editable=False)
     mode = models.ForeignKey("planning.TerminalMode", null=True, blank=True, on_delete=models.SET_NULL,
                              related_name="+", editable=False)
+    region_path = models.CharField(max_length=255, default="", editable=False)
+    kind = models.CharField(max_length=20, choices=School.Kind.choices, blank=True, editable=False)
+    is_rural = models.BooleanField(default=False, editable=False)
     built_delta = models.SmallIntegerField("已建变化", default=0, editable=False)
-
-    objects = ClassStatusChangeManager()
 
     class Meta:
         verbose_name = "建设状态变更"
         ordering = ["changed_on", "id"]
         indexes = [
-            # Coverage as of a date: the changes after it that entered or left "built", per school
-            # and mode, read from the index alone; by school first so a county reads only its own.
+            # Coverage as of a date: the changes after it that entered or left "built", by place,
+            # mode and kind, read from the index alone (a county reads only its own range).
             models.Index(
-                fields=["school", "changed_on", "mode", "built_delta"], condition=~models.Q(built_delta=0),
-                name="status_change_built_by_school",
-            ),
-            models.Index(
-                fields=["changed_on", "school", "mode", "built_delta"], condition=~models.Q(built_delta=0),
-                name="status_change_built_by_date",
+                fields=["region_path", "changed_on", "mode", "kind", "is_rural", "built_delta"],
+                condition=~models.Q(built_delta=0), name="status_change_built_by_place",
             ),
         ]
 
     def __str__(self) -> str:
         return f"{self.changed_on} {self.get_old_status_display()} → {self.get_new_status_display()}"
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        self.fill_rollup_fields([self])
-        super().save(*args, **kwargs)
-
-    @staticmethod
-    def delta(old_status: str, new_status: str) -> int:
-        built = TeachingClass.BUILT_STATUSES
-        return int(new_status in built) - int(old_status in built)
-
-    @classmethod
-    def fill_rollup_fields(cls, objs: list[ClassStatusChange]) -> None:
-        missing = [o.klass_id for o in objs if o.school_id is None and "klass" not in o._state.fields_cache]
-        found = dict(
-            (cid, (sid, mid))
-            for cid, sid, mid in TeachingClass.objects.filter(id__in=missing).values_list("id", "school_id", "mode_id")
-        ) if missing else {}
-        for o in objs:
-            o.built_delta = cls.delta(o.old_status, o.new_status)
-            if o.school_id is None:
-                if "klass" in o._state.fields_cache:
-                    o.school_id, o.mode_id = o.klass.school_id, o.klass.mode_id
-                elif o.klass_id in found:
-                    o.school_id, o.mode_id = found[o.klass_id]
 
 
 class ClassRollup(models.Model):
@@ -286,9 +254,10 @@ class ClassRollup(models.Model):
     class Meta:
         verbose_name = "教学班统计"
         indexes = [
+            # Coverage sums by (place, mode, kind, rural) straight off this index, in its order.
             models.Index(
-                fields=["region_path", "school", "mode", "kind", "is_rural", "classes", "built"],
-                name="class_rollup_covering",
+                fields=["region_path", "mode", "kind", "is_rural", "classes", "built", "school"],
+                name="class_rollup_by_place",
             ),
             models.Index(fields=["school"], name="class_rollup_school"),
         ]

@@ -144,6 +144,9 @@ def refresh_class_rollups(school_ids: Iterable[int]) -> None:
         ClassStatusChange.objects.filter(klass__school_id__in=chunk).update(
             school_id=Subquery(klass.values("school_id")),
             mode_id=Subquery(klass.values("mode_id")),
+            region_path=Subquery(klass.values("school__region_path")),
+            kind=Subquery(klass.values("school__kind")),
+            is_rural=Subquery(klass.values("school__is_rural")),
             built_delta=Case(
                 When(Q(new_status__in=built) & ~Q(old_status__in=built), then=Value(1)),
                 When(~Q(new_status__in=built) & Q(old_status__in=built), then=Value(-1)),

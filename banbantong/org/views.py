@@ -22,6 +22,7 @@ from banbantong.org.grades import GRADE_CHOICES
 from banbantong.org.models import Region, School, TeachingClass
 from banbantong.planning.models import TerminalMode
 from banbantong.planning.rules import coverage_percent
+from banbantong.planning.suggestions import RuleBook
 
 
 def _yes(value: bool) -> str:
@@ -145,12 +146,13 @@ def class_list(request: AuthedRequest) -> HttpResponseBase:
     f = ClassFilter.from_query(request.GET)
     qs = filter_classes(user, f)
     selected = get_for_user(Region.objects.all(), user, pk=f.region) if f.region else None
+    book = RuleBook()  # a class with no mode shows its region's rule's mode, marked 建议
     columns = [
         Col("学校", lambda c: c.school.name, link=lambda c: reverse("org:school_detail", args=[c.school_id])),
         Col("年级", lambda c: c.grade_label),
         Col("班级", lambda c: c.name),
         Col("学生数", lambda c: c.pupils, numeric=True),
-        Col("班班通模式", lambda c: c.mode.name if c.mode else ""),
+        Col("班班通模式", book.label),
         Col("建设状态", lambda c: c.get_status_display()),
         Col("状态日期", lambda c: c.status_changed_on.isoformat() if c.status_changed_on else ""),
         Col("建成年份", lambda c: c.built_year or ""),
@@ -167,7 +169,7 @@ def class_list(request: AuthedRequest) -> HttpResponseBase:
             "regions": queries.region_choices(user, selected) if user.is_regional else [],
             "kinds": School.Kind.choices,
             "grades": GRADE_CHOICES,
-            "modes": TerminalMode.objects.all(),
+            "modes": TerminalMode.objects.filter(region__isnull=True),
             "statuses": TeachingClass.Status.choices,
         },
     )

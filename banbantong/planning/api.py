@@ -5,14 +5,16 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
-from ninja import Router, Schema
+from ninja import Query, Router, Schema
 
 from banbantong.core.http import api_user
 from banbantong.core.jsonout import plain
 from banbantong.core.scope import get_for_user
+from banbantong.org.filters import ClassFilter, filter_classes
 from banbantong.org.models import Region
-from banbantong.planning import coverage, services
+from banbantong.planning import coverage, mode_rules, services
 from banbantong.planning.models import Scenario
+from banbantong.planning.suggestions import confirm_suggested_modes, suggestion_summary
 
 router = Router(tags=["建设规划"])
 
@@ -24,6 +26,34 @@ class RolloutIn(Schema):
     budget_per_year: float | None = None
     unit_cost: float | None = None
     save_as: str | None = None
+
+
+class RuleLineIn(Schema):
+    kind: str
+    grade_min: int
+    grade_max: int
+    mode: str
+
+
+class ModeRuleIn(Schema):
+    lines: list[RuleLineIn]
+
+
+class ClassSelectionIn(Schema):
+    """The class-list filter (as GET /classes takes it) choosing the classes to confirm."""
+
+    region: int | None = None
+    school: int | None = None
+    kind: str | None = None
+    grade: int | None = None
+    status: str | None = None
+    q: str | None = None
+
+
+class PaymentTermsIn(Schema):
+    first_share: str
+    later_share_of_remainder: str
+    later_years: int
 
 
 class TargetsIn(Schema):
@@ -63,6 +93,16 @@ def plan_budget(request: HttpRequest, region: int, unit_cost: float | None = Non
     return plain(services.budget_report(api_user(request), reg, unit_cost=unit_cost, install_year=install_year))
 
 
+@router.put("/plan/payment-terms", summary="付款方式：安装当年比例、其后每年付余款比例、其后年数（40 或 0.4 均表示 40%）")
+def put_payment_terms(request: HttpRequest, region: int, payload: PaymentTermsIn) -> Any:
+    reg = _regional_region(request, region)
+    t = services.set_payment_terms(reg, first_share=payload.first_share,
+                                   later_share_of_remainder=payload.later_share_of_remainder,
+                                   later_years=payload.later_years, actor=api_user(request))
+    return plain({"first_share": t.first_share, "later_share_of_remainder": t.later_share_of_remainder,
+                  "later_years": t.later_years})
+
+
 @router.get("/targets", summary="区域的年度覆盖率目标")
 def get_targets(request: HttpRequest, region: int) -> Any:
     reg = _regional_region(request, region)
@@ -81,3 +121,38 @@ def scenario_detail(request: HttpRequest, scenario_id: int) -> Any:
     s = get_for_user(Scenario.objects.select_related("region"), api_user(request), pk=scenario_id)
     return {"id": s.pk, "name": s.name, "region": s.region.name, "start_year": s.start_year, "targets": s.targets,
             "adopted": s.adopted_at is not None, **s.summary}
+
+
+@router.get("/mode-rule", summary="区域的默认模式规则（own：本区域自定；source：规则来自哪个区域，空为方案默认）")
+def get_mode_rule(request: HttpRequest, region: int) -> Any:
+    reg = _regional_region(request, region)
+    return {"region": reg.name, **mode_rules.effective_rule(reg).as_dict(mode_rules.mode_names())}
+
+
+@router.put("/mode-rule", summary="设定本区域的默认模式规则（整体替换；同类学校的年级段不能重叠）")
+def put_mode_rule(request: HttpRequest, region: int, payload: ModeRuleIn) -> Any:
+    reg = _regional_region(request, region)
+    lines = mode_rules.parse_lines(line.dict() for line in payload.lines)
+    rule = mode_rules.set_mode_rule(reg, lines, actor=api_user(request))
+    return {"region": reg.name, **rule.as_dict(mode_rules.mode_names())}
+
+
+@router.delete("/mode-rule", summary="删除本区域的规则，恢复沿用上级（或方案默认）规则")
+def delete_mode_rule(request: HttpRequest, region: int) -> Any:
+    reg = _regional_region(request, region)
+    rule = mode_rules.clear_mode_rule(reg, actor=api_user(request))
+    return {"region": reg.name, **rule.as_dict(mode_rules.mode_names())}
+
+
+@router.get("/suggested-modes", summary="筛选范围内尚未确定模式的教学班数及按规则建议的模式")
+def suggested_modes(request: HttpRequest, filters: Query[ClassSelectionIn]) -> Any:
+    user = api_user(request)
+    return suggestion_summary(filter_classes(user, ClassFilter(**filters.dict())))
+
+
+@router.post("/suggested-modes/confirm", summary="确认筛选范围内教学班的建议模式（已有模式的不变）")
+def confirm_modes(request: HttpRequest, payload: ClassSelectionIn) -> Any:
+    user = api_user(request)
+    if not user.is_regional:
+        raise PermissionDenied("只有局管理员可以确认班班通模式。")
+    return {"confirmed": confirm_suggested_modes(filter_classes(user, ClassFilter(**payload.dict())), actor=user)}

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Sum
+from django.db.models import QuerySet, Sum
 from django.utils import timezone
 
 from banbantong.core.scope import scope_of, subtree_q
@@ -68,9 +68,10 @@ class CoverageReport:
     by_mode: dict[str, Counts]
     by_kind: dict[str, Counts]
     by_area: dict[str, Counts]
-    # School level: (region path, counts) by school id. Names are read only when a caller wants
-    # the school rows (export, API with schools=true): a province has 15,000 of them.
-    school_counts: dict[int, tuple[str, Counts]] = field(default_factory=dict)
+    # The school level is read only when a caller wants its rows (export, API with
+    # schools=true): a province has 15,000 of them, and the tables above need none.
+    _user: Any = None
+    _past: bool = False  # as_of is before today: the history after it is taken back
     _schools_loaded: bool = False
 
     def levels(self) -> dict[str, list[Node]]:
@@ -85,18 +86,32 @@ class CoverageReport:
 
     def load_schools(self) -> None:
         """Fill each node's `schools` with its own schools' rows, sorted by name."""
-        if self._schools_loaded:
+        if self._schools_loaded or self._user is None:
             return
         self._schools_loaded = True
         nodes = {n.path: n for ns in self.levels().values() for n in ns}
-        ids = list(self.school_counts)
+        counts: dict[int, list[Any]] = {}
+        for school_id, path, total, built in (
+            _rollups(self._user, self.root.path).values("school_id", "region_path")
+            .annotate(c=Sum("classes"), b=Sum("built")).values_list("school_id", "region_path", "c", "b")
+        ):
+            counts[school_id] = [path, total, built]
+        if self.as_of is not None and self._past:
+            for school_id, n in (
+                _changes_after(self._user, self.root.path, self.as_of).values("school_id")
+                .annotate(n=Sum("built_delta")).values_list("school_id", "n")
+            ):
+                if school_id in counts:
+                    counts[school_id][2] -= n
+        ids = list(counts)
         names: dict[int, str] = {}
         for i in range(0, len(ids), 900):  # below SQLite's bound-parameter limit
             names.update(School.objects.filter(id__in=ids[i : i + 900]).values_list("id", "name"))
-        for school_id, (path, counts) in self.school_counts.items():
+        for school_id, (path, total, built) in counts.items():
             owner = nodes.get(path)
             if owner is not None:
-                owner.schools.append({"id": school_id, "name": names.get(school_id, ""), **counts.as_dict()})
+                c = Counts(total, max(0, built))
+                owner.schools.append({"id": school_id, "name": names.get(school_id, ""), **c.as_dict()})
         for node in nodes.values():
             node.schools.sort(key=lambda s: s["name"])
 
@@ -117,46 +132,51 @@ class CoverageReport:
         }
 
 
-def _built_changes_after(
-    user: Any, region: Region, as_of: dt.date, *, whole_tree: bool
-) -> dict[tuple[int, int | None], int]:
-    """Net classes that became built after as_of, per (school, mode): enters minus leaves.
+def _rollups(user: Any, root_path: str) -> QuerySet[ClassRollup]:
+    return scope_of(user).filter(
+        ClassRollup.objects.filter(subtree_q("region_path", root_path)).order_by(),
+        region_path_field="region_path", school_field="school_id",
+    )
 
-    Read from the history's copied school/mode/built fields and its partial covering index,
-    so only the changes after as_of that touched 已建 are read, and no class row.
+
+def _changes_after(user: Any, root_path: str, as_of: dt.date) -> QuerySet[ClassStatusChange]:
+    """The history after as_of that entered (+1) or left (-1) 已建/已验收, in the region and scope.
+
+    Read from the partial covering index on the copied place, mode and kind fields, so neither
+    the classes nor the history before as_of are touched.
     """
-    rows = ClassStatusChange.objects.filter(changed_on__gt=as_of).exclude(built_delta=0)
-    if not whole_tree:
-        # Below the top of the tree the region's schools are few: walk them by the school index.
-        schools = School.objects.for_user(user).filter(subtree_q("region_path", region.path))
-        rows = rows.filter(school_id__in=schools.values("id"))
-    # At the top every change is the region's; those outside the user's scope are dropped by
-    # the caller, which keeps only (school, mode) pairs it read from the scoped roll-ups.
-    return {
-        (school_id, mode_id): n
-        for school_id, mode_id, n in rows.order_by().values("school_id", "mode_id")
-        .annotate(n=Sum("built_delta")).values_list("school_id", "mode_id", "n")
-    }
+    return scope_of(user).filter(
+        ClassStatusChange.objects.filter(subtree_q("region_path", root_path), changed_on__gt=as_of)
+        .exclude(built_delta=0).order_by(),
+        region_path_field="region_path", school_field="school_id",
+    )
+
+
+GROUP = ("region_path", "mode_id", "kind", "is_rural")
 
 
 def coverage(user: Any, region: Region, *, as_of: dt.date | None = None) -> CoverageReport:
-    """Coverage of region and every region and school under it, as the user may see them.
+    """Coverage of region and every region (and, on demand, school) under it, as the user may see.
 
-    Sums the per-school-and-mode roll-ups (`org.ClassRollup`), minus the history after as_of.
+    Sums the per-school-and-mode roll-ups (`org.ClassRollup`) by place, mode and kind in the
+    database — a few thousand rows for a province — minus the history after as_of grouped the
+    same way. A figure is never below zero, whatever a history repaired by hand may say.
     """
-    rollups = scope_of(user).filter(
-        ClassRollup.objects.filter(subtree_q("region_path", region.path)),
-        region_path_field="region_path", school_field="school_id",
-    )
-    rows = list(rollups.order_by().values_list("school_id", "mode_id", "region_path", "kind", "is_rural",
-                                               "classes", "built"))
-    if as_of is not None and as_of < timezone.localdate():
-        deltas = _built_changes_after(user, region, as_of, whole_tree=region.parent_id is None)
-        if deltas:
-            rows = [
-                (s, m, p, k, r, total, max(0, built - deltas.get((s, m), 0)))
-                for s, m, p, k, r, total, built in rows
-            ]
+    # (place, mode, kind, rural) -> [classes, built]
+    groups: dict[tuple[str, int | None, str, bool], list[int]] = {
+        (path, mode_id, kind, rural): [total, built]
+        for path, mode_id, kind, rural, total, built in _rollups(user, region.path).values(*GROUP)
+        .annotate(c=Sum("classes"), b=Sum("built")).values_list(*GROUP, "c", "b")
+    }
+    past = as_of is not None and as_of < timezone.localdate()
+    if as_of is not None and past:
+        for path, mode_id, kind, rural, n in (
+            _changes_after(user, region.path, as_of).values(*GROUP).annotate(n=Sum("built_delta"))
+            .values_list(*GROUP, "n")
+        ):
+            row = groups.get((path, mode_id, kind, rural))
+            if row is not None:
+                row[1] -= n
 
     regions = list(
         Region.objects.for_user(user).filter(subtree_q("path", region.path)).values("id", "name", "level", "path", "code")
@@ -174,34 +194,39 @@ def coverage(user: Any, region: Region, *, as_of: dt.date | None = None) -> Cove
 
     mode_names = dict(TerminalMode.objects.values_list("id", "name"))
     kind_labels = dict(School.Kind.choices)
-    by_mode: dict[str, Counts] = defaultdict(Counts)
-    by_kind: dict[str, Counts] = defaultdict(Counts)
-    by_area: dict[str, Counts] = defaultdict(Counts)
-    per_school: dict[int, tuple[str, Counts]] = {}
-    per_path: dict[str, Counts] = defaultdict(Counts)
-    for school_id, mode_id, path, kind, is_rural, total, built in rows:
-        entry = per_school.get(school_id)
-        if entry is None:
-            entry = per_school[school_id] = (path, Counts())
-        entry[1].add(total, built)
-        per_path[path].add(total, built)
-        by_mode[mode_names.get(mode_id, "未定模式") if mode_id else "未定模式"].add(total, built)
-        by_kind[kind_labels.get(kind, kind)].add(total, built)
-        by_area["农村" if is_rural else "城镇"].add(total, built)
+    by_mode: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    by_kind: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    by_area: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    per_path: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for (path, mode_id, kind, rural), (total, built) in groups.items():
+        for table, key in (
+            (per_path, path),
+            (by_mode, mode_names.get(mode_id, "未定模式") if mode_id else "未定模式"),
+            (by_kind, kind_labels.get(kind, kind)),
+            (by_area, "农村" if rural else "城镇"),
+        ):
+            acc = table[key]
+            acc[0] += total
+            acc[1] += built
 
     # Roll each place's counts up every ancestor within the report's region.
-    for place, counts in per_path.items():
+    for place, (total, built) in per_path.items():
         path = place
         while len(path) >= len(region.path):
             ancestor = nodes.get(path)
             if ancestor is not None:
-                ancestor.counts.add(counts.classes, counts.built)
+                ancestor.counts.add(total, built)
             path = path[: path.rstrip("/").rfind("/") + 1]
     for node in nodes.values():
         node.children.sort(key=lambda n: (n.code, n.name))
+        node.counts.built = max(0, node.counts.built)
+
+    def counts(table: dict[str, list[int]]) -> dict[str, Counts]:
+        return {k: Counts(total, max(0, built)) for k, (total, built) in table.items()}
+
     return CoverageReport(
-        root=nodes[region.path], as_of=as_of, by_mode=dict(by_mode), by_kind=dict(by_kind), by_area=dict(by_area),
-        school_counts=per_school,
+        root=nodes[region.path], as_of=as_of, _past=past,
+        by_mode=counts(by_mode), by_kind=counts(by_kind), by_area=counts(by_area), _user=user,
     )
 
 
@@ -211,16 +236,10 @@ def yearly_built(user: Any, region: Region, years: list[int]) -> dict[int, int]:
     from banbantong.org.queries import figures
 
     built_now = figures(user, region).built
-    schools = School.objects.for_user(user).filter(subtree_q("region_path", region.path))
+    since = dt.date(min(years), 12, 31) if years else dt.date.min
     rows = (
-        ClassStatusChange.objects.filter(
-            school_id__in=schools.values("id"), changed_on__gt=dt.date(min(years), 12, 31) if years else dt.date.min,
-        )
-        .exclude(built_delta=0)
-        .order_by()
-        .values("changed_on__year")
-        .annotate(n=Sum("built_delta"))
-        .values_list("changed_on__year", "n")
+        _changes_after(user, region.path, since).values("changed_on__year")
+        .annotate(n=Sum("built_delta")).values_list("changed_on__year", "n")
     )
     net_by_year: dict[int, int] = defaultdict(int)
     for year, n in rows:

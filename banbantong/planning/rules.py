@@ -153,3 +153,47 @@ def mode_for(kind: str, grade: int, lines: Sequence[RuleLine]) -> str:
         if line.kind == kind and line.grade_min <= grade <= line.grade_max:
             return line.mode_code
     return default_mode_code(kind, grade)
+
+
+# The seeds' rule written as lines, so a region can start editing from it. mode_for() with these
+# lines gives default_mode_code() for every kind and grade (tested).
+GRADE_MIN, GRADE_MAX = 1, 12
+_KINDS_ELSEWHERE = ("rural_junior", "urban_primary", "urban_junior", "urban_senior", "city_direct")
+DEFAULT_RULE_LINES: tuple[RuleLine, ...] = (
+    *(RuleLine(kind, GRADE_MIN, GRADE_MAX, "tv_dvd") for kind in sorted(VILLAGE_KINDS)),
+    *(line for kind in sorted(LOWER_GRADE_KINDS) for line in (
+        RuleLine(kind, GRADE_MIN, LOWER_GRADES_MAX, "lcd_pc"),
+        RuleLine(kind, LOWER_GRADES_MAX + 1, GRADE_MAX, "projector_pc"),
+    )),
+    *(RuleLine(kind, GRADE_MIN, GRADE_MAX, "projector_pc") for kind in _KINDS_ELSEWHERE),
+)
+
+
+def check_rule_lines(
+    lines: Sequence[RuleLine], *, kinds: dict[str, str], modes: dict[str, str]
+) -> list[str]:
+    """Everything wrong with a region's rule, in Chinese, line by line (empty: the rule is fine).
+
+    kinds and modes map the known codes to their names. Two lines of one school kind may not
+    cover the same grade: which mode would a class of that grade get?
+    """
+    errors: list[str] = []
+    if not lines:
+        return ["规则至少要有一行；要沿用上级或方案默认规则，请点“恢复沿用上级规则”。"]
+    for i, line in enumerate(lines, start=1):
+        if line.kind not in kinds:
+            errors.append(f"第 {i} 行：请选择学校类型。")
+        if not (GRADE_MIN <= line.grade_min <= GRADE_MAX and GRADE_MIN <= line.grade_max <= GRADE_MAX):
+            errors.append(f"第 {i} 行：年级应在 {GRADE_MIN}–{GRADE_MAX} 年级之间。")
+        elif line.grade_min > line.grade_max:
+            errors.append(f"第 {i} 行：起始年级 {line.grade_min} 大于结束年级 {line.grade_max}。")
+        if line.mode_code not in modes:
+            errors.append(f"第 {i} 行：模式“{line.mode_code}”不在模式目录中。")
+    for i, a in enumerate(lines, start=1):
+        for j, b in enumerate(lines[i:], start=i + 1):
+            if a.kind == b.kind and a.kind in kinds and a.grade_min <= b.grade_max and b.grade_min <= a.grade_max:
+                errors.append(
+                    f"第 {j} 行与第 {i} 行重叠：{kinds[a.kind]} {max(a.grade_min, b.grade_min)}–"
+                    f"{min(a.grade_max, b.grade_max)} 年级同时出现在两行中。"
+                )
+    return errors

@@ -299,6 +299,12 @@ def bulk_set_status(
         raise PermissionDenied("审计员账号只读，不能修改数据。")
     if status not in TeachingClass.Status.values:
         raise ValidationError(f"未知的建设状态：{status}")
+    if status == TeachingClass.Status.PLANNED:
+        # 已规划 always carries the year the class is to be equipped (issue: status lifecycle).
+        if planned_year is None:
+            raise ValidationError("设为“已规划”时必须填写计划建设年份。")
+        if not (EARLIEST_YEAR <= planned_year <= LATEST_YEAR):
+            raise ValidationError(f"计划建设年份 {planned_year} 不合理，应在 {EARLIEST_YEAR}–{LATEST_YEAR} 之间。")
     on = on or timezone.localdate()
     with transaction.atomic():
         # Re-select by id: the caller's queryset may carry joins and orderings of a list page.
@@ -352,6 +358,48 @@ def payment_terms(region: Region) -> PaymentTerms:
         if rid in found:
             return found[rid]
     return PaymentTerms(region=region)
+
+
+MAX_LATER_YEARS = 10
+
+
+def _share(value: object, what: str) -> Decimal:
+    """'40', '40%' or '0.4' -> 0.40; within 0–100%."""
+    text = str(value if value is not None else "").strip().rstrip("%％")
+    amount = _money(text, what)
+    if amount is None:
+        raise ValidationError(f"请填写{what}。")
+    if amount > 1:
+        amount = amount / 100  # "40" means 40%
+    if amount > 1:
+        raise ValidationError(f"{what}应在 0–100% 之间。")
+    return amount.quantize(Decimal("0.0001"))
+
+
+@transaction.atomic
+def set_payment_terms(
+    region: Region, *, first_share: object, later_share_of_remainder: object, later_years: object, actor: Any
+) -> PaymentTerms:
+    """The region's payment terms (seeds: 40% in the installation year, then 50% of the rest in
+    each of the next two years); its subregions follow them unless they set their own."""
+    _check_planner(actor)
+    first = _share(first_share, "安装当年支付比例")
+    later = _share(later_share_of_remainder, "其后每年支付余款比例")
+    try:
+        years = int(str(later_years).strip())
+    except ValueError:
+        raise ValidationError(f"其后付款年数“{later_years}”不是整数。") from None
+    if not (0 <= years <= MAX_LATER_YEARS):
+        raise ValidationError(f"其后付款年数应在 0–{MAX_LATER_YEARS} 年之间。")
+    if years == 0 and first != 1:
+        raise ValidationError("其后不再付款时，安装当年须付清（100%）。")
+    terms, _ = PaymentTerms.objects.select_for_update().get_or_create(region=region)
+    fields = ["first_share", "later_share_of_remainder", "later_years"]
+    before = audit.snapshot(terms, fields)
+    terms.first_share, terms.later_share_of_remainder, terms.later_years = first, later, years
+    terms.save()
+    audit.record(audit.Action.UPDATE, terms, actor=actor, before=before, after=audit.snapshot(terms, fields))
+    return terms
 
 
 def budget_report(

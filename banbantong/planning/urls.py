@@ -1,6 +1,6 @@
 from django.urls import path
 
-from banbantong.planning import views
+from banbantong.planning import mode_views, views
 
 app_name = "planning"
 urlpatterns = [
@@ -14,5 +14,7 @@ urlpatterns = [
     path("budget/", views.budget_page, name="budget"),
     path("modes/", views.modes_page, name="modes"),
     path("bulk-status/", views.bulk_status, name="bulk_status"),
+    path("mode-rule/", mode_views.mode_rule, name="mode_rule"),
+    path("suggested-modes/", mode_views.suggested_modes, name="suggested_modes"),
     path("briefing.pdf", views.briefing, name="briefing"),
 ]

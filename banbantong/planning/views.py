@@ -224,11 +224,20 @@ def budget_page(request: AuthedRequest) -> HttpResponse:
     region = _region(request)
     if request.method == "POST":
         try:
-            services.add_funding(region, actor=request.user, data=request.POST)
+            if request.POST.get("action") == "terms":
+                services.set_payment_terms(
+                    region, first_share=request.POST.get("first_share"),
+                    later_share_of_remainder=request.POST.get("later_share_of_remainder"),
+                    later_years=request.POST.get("later_years", ""), actor=request.user,
+                )
+                done = "付款方式已保存。"
+            else:
+                services.add_funding(region, actor=request.user, data=request.POST)
+                done = "经费来源已添加。"
         except ValidationError as exc:
             _errors(request, exc)
         else:
-            messages.success(request, "经费来源已添加。")
+            messages.success(request, done)
             return redirect(f"{reverse('planning:budget')}?region={region.pk}")
     unit_cost = request.GET.get("unit_cost") or None
     install_year = request.GET.get("install_year", "")
@@ -241,6 +250,7 @@ def budget_page(request: AuthedRequest) -> HttpResponse:
     return render(request, "planning/budget.html", _ctx(
         request, region, report=report, funding=region.funding.all(), kinds=FundingSource.Kind.choices,
         unit_cost=unit_cost or "", install_year=install_year, this_year=timezone.localdate().year,
+        terms=services.payment_terms(region),
         cash_chart=column_chart([(str(r["year"]), float(r["payments"])) for r in report["cash_flow"]], unit="元")
         if report else "",
     ))
@@ -276,8 +286,12 @@ def bulk_status(request: AuthedRequest) -> HttpResponse:
     count = qs.count()
     if request.method == "POST" and request.POST.get("confirm") == "1":
         status = request.POST.get("new_status", "")
+        raw_year = request.POST.get("planned_year", "").strip()
         try:
-            changed = services.bulk_set_status(qs, status, actor=request.user, reason=request.POST.get("reason", ""))
+            changed = services.bulk_set_status(
+                qs, status, actor=request.user, reason=request.POST.get("reason", ""),
+                planned_year=int(raw_year) if raw_year.isdigit() else None,
+            )
         except ValidationError as exc:
             _errors(request, exc)
         else:

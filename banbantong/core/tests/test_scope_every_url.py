@@ -123,6 +123,17 @@ def region_page(path: str, method: str = "get", payload: dict | None = None) -> 
     return check
 
 
+def confirm_modes_case(w: World, client: Client) -> None:
+    """Confirming suggested modes for alice's county: 404 to bob and nothing changed; alice may."""
+    url, body = "/api/v1/suggested-modes/confirm", {"region": w.county_a.pk}
+    client.force_login(w.bob)
+    assert client.post(url, body, content_type="application/json").status_code == 404
+    w.class_a.refresh_from_db()
+    assert w.class_a.mode_id is None
+    client.force_login(w.alice)
+    assert client.post(url, body, content_type="application/json").json()["confirmed"] == 3
+
+
 def scenario_case(suffix: str, method: str = "get") -> Case:
     def check(w: World, client: Client) -> None:
         from banbantong.planning import services as planning_services
@@ -307,6 +318,8 @@ CASES: dict[str, Case] = {
     "planning:scenario_detail": scenario_case("/planning/scenarios/{id}/"),
     "planning:scenario_compare": scenario_case("/planning/scenarios/compare/?id={id}"),
     "planning:scenario_adopt": scenario_case("/planning/scenarios/{id}/adopt/", "post"),
+    "planning:mode_rule": region_page("/planning/mode-rule/"),
+    "planning:suggested_modes": region_page("/planning/suggested-modes/"),
     "devices:list": device_list_case("/devices/", "CB-X06"),
     "devices:new": public(),  # a form; the school choices and the service are scoped: devices/tests/test_register.py
     "devices:detail": device_case(lambda w, k: f"/devices/{k['device'].pk}/"),  # type: ignore[index]
@@ -346,6 +359,16 @@ CASES: dict[str, Case] = {
     "api:put_targets": region_page("/api/v1/targets", "put", {"targets": "50,60", "start_year": 2026}),
     "api:plan_rollout": public(),  # region in the body: planning/tests/test_planning_api.py
     "api:scenario_detail": scenario_case("/api/v1/scenarios/{id}"),
+    "api:get_mode_rule": region_page("/api/v1/mode-rule"),
+    "api:put_payment_terms": region_page(
+        "/api/v1/plan/payment-terms", "put", {"first_share": "40", "later_share_of_remainder": "50", "later_years": 2}
+    ),
+    "api:put_mode_rule": region_page(
+        "/api/v1/mode-rule", "put", {"lines": [{"kind": "village_primary", "grade_min": 1, "grade_max": 6, "mode": "tv_dvd"}]}
+    ),
+    "api:delete_mode_rule": region_page("/api/v1/mode-rule", "delete"),
+    "api:suggested_modes": region_page("/api/v1/suggested-modes"),
+    "api:confirm_modes": confirm_modes_case,
     "api:openapi-json": public(200, "/api/v1/openapi.json"),
     "api:openapi-view": public(200, "/api/v1/docs"),
     "api:api-root": public(),  # the API's index: no data
