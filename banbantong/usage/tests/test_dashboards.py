@@ -182,3 +182,20 @@ def test_week_view_saves_several_lessons_at_once_or_none(world: World, term: Ter
     assert "没有保存任何记录" in page and "已有记录" in page
     assert LessonRecord.objects.filter(teacher=world.teacher_a).count() == 3  # the good one was not kept either
     assert ClassWeek.objects.get(klass=term.klass, week=MONDAY).lessons == 3
+
+
+@pytest.mark.django_db
+def test_flagged_records_of_one_school_and_detail_exports(world: World, term: Term, client: Client) -> None:
+    services.add_calendar_day(actor=world.alice, region=world.county_a, date=MONDAY, kind="holiday")
+    services.record_lesson(actor=world.teacher_user_a, klass=term.klass, teacher=world.teacher_a, date=MONDAY,
+                           period=1, topic="节日补课")
+    client.force_login(world.principal_a)
+    page = client.get(f"/usage/flagged/?school={world.school_a.pk}").content.decode()
+    assert "节日补课" in page
+    client.force_login(world.bob)
+    assert client.get(f"/usage/flagged/?school={world.school_a.pk}").status_code == 404
+    client.force_login(world.principal_a)
+    response = client.get(f"/usage/class/{term.klass.pk}/?week=2026-W47&export=xlsx")
+    book = load_workbook(io.BytesIO(b"".join(response.streaming_content)))
+    records = list(book["记录"].iter_rows(values_only=True))
+    assert records[1][5] == "节日补课" and "节假日上课" in records[1][10]

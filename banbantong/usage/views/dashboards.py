@@ -114,7 +114,19 @@ def school_dashboard(request: AuthedRequest, school_id: int) -> HttpResponseBase
     return render(request, "usage/school.html", context)
 
 
-def _detail(request: AuthedRequest, subject: Any, rows: list[queries.WeekRow], records: Any, kind: str) -> HttpResponse:
+def _detail(request: AuthedRequest, subject: Any, rows: list[queries.WeekRow], records: Any,
+            kind: str) -> HttpResponseBase:
+    records = records.select_related("klass", "teacher").order_by("-date", "period")
+    if request.GET.get("export") == "xlsx":
+        name = f"{subject.school.name}{subject.grade_label}{subject.name}" if kind == "class" else subject.name
+        return workbook_response(f"{name}应用情况.xlsx", [
+            ("各周", ["周一", "应用节数", "要求", "达标"],
+             [[r.week.isoformat(), r.lessons, r.minimum, "是" if r.compliant else "否"] for r in rows]),
+            ("记录", ["日期", "节次", "班级", "教师", "学科", "课题", "使用资源", "佐证", "终端开机分钟", "状态", "疑点"],
+             [[r.date.isoformat(), r.period, f"{r.klass.grade_label}{r.klass.name}", r.teacher.name, r.subject,
+               r.topic, r.resources, r.get_evidence_display(), r.evidence_minutes, r.get_status_display(),
+               "、".join(r.flag_labels)] for r in records.iterator()]),
+        ])
     chart = line_chart(
         [f"{r.week:%m-%d}" for r in rows],
         [("应用节数", [float(r.lessons) for r in rows]), ("每周要求", [float(r.minimum) for r in rows])],
@@ -122,8 +134,8 @@ def _detail(request: AuthedRequest, subject: Any, rows: list[queries.WeekRow], r
     )
     return render(request, "usage/detail.html", {
         "subject": subject, "kind": kind, "rows": rows, "chart": chart,
-        "records": records.select_related("klass", "teacher").order_by("-date", "period")[:200],
-        "monday": rows[-1].week if rows else None,
+        "records": records[:200],
+        "monday": rows[-1].week if rows else None, "week": rules.iso_week(rows[-1].week) if rows else "",
     })
 
 
@@ -133,7 +145,7 @@ def _last_weeks(request: AuthedRequest) -> tuple[dt.date, dt.date]:
 
 
 @login_required
-def class_detail(request: AuthedRequest, class_id: int) -> HttpResponse:
+def class_detail(request: AuthedRequest, class_id: int) -> HttpResponseBase:
     if request.user.role == "integrator":
         raise PermissionDenied("集成商账号不查看应用记录。")
     klass = get_for_user(TeachingClass.objects.select_related("school"), request.user, pk=class_id)
@@ -143,7 +155,7 @@ def class_detail(request: AuthedRequest, class_id: int) -> HttpResponse:
 
 
 @login_required
-def teacher_detail(request: AuthedRequest, teacher_id: int) -> HttpResponse:
+def teacher_detail(request: AuthedRequest, teacher_id: int) -> HttpResponseBase:
     teacher = get_for_user(Teacher.objects.select_related("school"), request.user, pk=teacher_id)
     if not (request.user.is_regional or request.user.role == "school_admin" or teacher.user_id == request.user.pk):
         raise PermissionDenied("教师只能查看自己的应用情况。")
@@ -154,8 +166,16 @@ def teacher_detail(request: AuthedRequest, teacher_id: int) -> HttpResponse:
 
 @login_required
 def flagged(request: AuthedRequest) -> HttpResponseBase:
-    region = region_of(request)
-    qs = queries.flagged_records(request.user, region)
+    """Flagged records of a region, or of one school (?school=ID) for its admins and the bureau."""
+    raw = request.GET.get("school", "")
+    school = None
+    if raw.isdigit():
+        _may_see_figures(request.user)
+        school = get_for_user(School.objects.select_related("region"), request.user, pk=int(raw))
+        region = school.region
+    else:
+        region = region_of(request)
+    qs = queries.flagged_records(request.user, school or region)
     columns = [
         Col("日期", lambda r: r.date.isoformat()),
         Col("节次", lambda r: r.period, numeric=True),
@@ -168,7 +188,7 @@ def flagged(request: AuthedRequest) -> HttpResponseBase:
         Col("填写时间", lambda r: timezone.localtime(r.created_at).strftime("%Y-%m-%d %H:%M")),
     ]
     return render_list(request, template="usage/flagged.html", queryset=qs, columns=columns, title="疑点记录",
-                       export_name="疑点记录", context={"region": region})
+                       export_name=f"{(school or region).name}疑点记录", context={"region": region, "school": school})
 
 
 RULE_FIELDS = ("class_min_per_week", "teacher_min_per_week", "teacher_non_bbt_min_per_semester")
