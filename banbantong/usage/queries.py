@@ -14,6 +14,7 @@ from django.db.models import Exists, F, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
 
 from banbantong.core.scope import scope_of, subtree_q
+from banbantong.org.grades import grade_label
 from banbantong.org.models import Region, School, Teacher, TeachingClass
 from banbantong.planning.rules import coverage_percent
 from banbantong.usage.models import (
@@ -136,16 +137,17 @@ def short_classes(user: Any, region: Place, week: dt.date, limit: int | None = S
     """Banbantong classes below the week's minimum, in school order (at most `limit`)."""
     schools = _short_schools(user, region, week, "built_count", "compliant_classes", limit)
     ok_class = ClassWeek.objects.filter(klass=OuterRef("pk"), week=week, compliant=True)
+    lessons = ClassWeek.objects.filter(klass=OuterRef("pk"), week=week).values("lessons")[:1]
     short = (
         TeachingClass.objects.filter(school_id__in=schools, status__in=TeachingClass.BUILT_STATUSES)
-        .filter(~Exists(ok_class)).select_related("school").order_by("school__region_path", "school_id", "grade", "name")
+        .filter(~Exists(ok_class)).order_by("school__region_path", "school_id", "grade", "name")
+        .values_list("pk", "school_id", "school__name", "grade", "name")
+        .annotate(n=Coalesce(Subquery(lessons), 0))
     )
-    rows = list(short[:limit] if limit else short)
-    counts = dict(ClassWeek.objects.filter(week=week, klass_id__in=[c.pk for c in rows]).values_list("klass_id", "lessons"))
+    # Plain tuples, not model instances: a province list is read on every dashboard view.
     return [
-        {"id": c.pk, "school_id": c.school_id, "school": c.school.name, "class": f"{c.grade_label}{c.name}",
-         "lessons": counts.get(c.pk, 0)}
-        for c in rows
+        {"id": pk, "school_id": sid, "school": school, "class": f"{grade_label(grade)}{name}", "lessons": n}
+        for pk, sid, school, grade, name, n in (short[:limit] if limit else short)
     ]
 
 
@@ -153,15 +155,16 @@ def short_teachers(user: Any, region: Place, week: dt.date, limit: int | None = 
     """Teachers of Banbantong schools below the week's minimum, in school order (at most `limit`)."""
     schools = _short_schools(user, region, week, "teacher_count", "compliant_teachers", limit)
     ok_teacher = TeacherWeek.objects.filter(teacher=OuterRef("pk"), week=week, compliant=True)
-    short = (Teacher.objects.filter(school_id__in=schools).filter(~Exists(ok_teacher)).select_related("school")
-             .order_by("school__region_path", "school_id", "name"))
-    rows = list(short[:limit] if limit else short)
-    counts = dict(TeacherWeek.objects.filter(week=week, teacher_id__in=[t.pk for t in rows])
-                  .values_list("teacher_id", "lessons"))
+    lessons = TeacherWeek.objects.filter(teacher=OuterRef("pk"), week=week).values("lessons")[:1]
+    short = (
+        Teacher.objects.filter(school_id__in=schools).filter(~Exists(ok_teacher))
+        .order_by("school__region_path", "school_id", "name")
+        .values_list("pk", "school_id", "school__name", "name")
+        .annotate(n=Coalesce(Subquery(lessons), 0))
+    )
     return [
-        {"id": t.pk, "school_id": t.school_id, "school": t.school.name, "teacher": t.name,
-         "lessons": counts.get(t.pk, 0)}
-        for t in rows
+        {"id": pk, "school_id": sid, "school": school, "teacher": name, "lessons": n}
+        for pk, sid, school, name, n in (short[:limit] if limit else short)
     ]
 
 
