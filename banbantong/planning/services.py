@@ -306,6 +306,8 @@ def bulk_set_status(
         if not (EARLIEST_YEAR <= planned_year <= LATEST_YEAR):
             raise ValidationError(f"计划建设年份 {planned_year} 不合理，应在 {EARLIEST_YEAR}–{LATEST_YEAR} 之间。")
     on = on or timezone.localdate()
+    if on > timezone.localdate():
+        raise ValidationError(f"变更日期 {on} 晚于今天：只能登记已经发生的变更。")
     with transaction.atomic():
         # Re-select by id: the caller's queryset may carry joins and orderings of a list page.
         rows = list(

@@ -287,9 +287,14 @@ def bulk_status(request: AuthedRequest) -> HttpResponse:
     if request.method == "POST" and request.POST.get("confirm") == "1":
         status = request.POST.get("new_status", "")
         raw_year = request.POST.get("planned_year", "").strip()
+        raw_on = request.POST.get("changed_on", "").strip()
         try:
+            try:
+                on = dt.date.fromisoformat(raw_on) if raw_on else None
+            except ValueError:
+                raise ValidationError(f"日期“{raw_on}”格式不对，应为 YYYY-MM-DD。") from None
             changed = services.bulk_set_status(
-                qs, status, actor=request.user, reason=request.POST.get("reason", ""),
+                qs, status, actor=request.user, reason=request.POST.get("reason", ""), on=on,
                 planned_year=int(raw_year) if raw_year.isdigit() else None,
             )
         except ValidationError as exc:

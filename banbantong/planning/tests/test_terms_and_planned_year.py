@@ -78,3 +78,20 @@ def test_planned_needs_a_year(world: World, client: Client) -> None:
     with pytest.raises(Exception, match="不合理"):
         services.bulk_set_status(TeachingClass.objects.filter(pk=world.class_b.pk), "planned", actor=None,
                                  planned_year=1900)
+
+
+@pytest.mark.django_db
+def test_bulk_change_is_dated_as_given_never_in_the_future(world: World, client: Client) -> None:
+    client.force_login(world.alice)
+    query = f"region={world.county_a.pk}&grade=3"
+    form = {"region": world.county_a.pk, "grade": 3, "confirm": "1", "new_status": "built", "query": query}
+    page = client.post("/planning/bulk-status/", {**form, "changed_on": "2999-01-01"}, follow=True).content.decode()
+    assert "晚于今天" in page
+    assert client.post("/planning/bulk-status/", {**form, "changed_on": "1.5.2025"}, follow=True).status_code == 200
+    world.class_a.refresh_from_db()
+    assert world.class_a.status == "not_built"
+    client.post("/planning/bulk-status/", {**form, "changed_on": "2025-05-01"})
+    world.class_a.refresh_from_db()
+    assert (world.class_a.status, str(world.class_a.status_changed_on), world.class_a.built_year) == (
+        "built", "2025-05-01", 2025)
+    assert world.class_a.status_changes.get().changed_on.isoformat() == "2025-05-01"
