@@ -56,11 +56,19 @@ def quota_list(request: AuthedRequest) -> HttpResponseBase:
         Col("已通过审核", count, numeric=True),
         Col("完成率(%)", lambda q: lr.completion_percent(count(q), q.target), numeric=True),
     ]
+    targets = list(qs.values_list("school_id", "year", "kind", "subject", "target"))
+    summary = {
+        "tasks": len(targets), "target": sum(t[4] for t in targets),
+        # Extra work at one school does not make up for another's shortfall.
+        "done": sum(min(done.get(t[:4], 0), t[4]) for t in targets),
+        "complete": sum(1 for t in targets if done.get(t[:4], 0) >= t[4]),
+    }
     may_assign = quotas.may_assign(request.user)
     return render_list(
         request, template="resources/quota_list.html", queryset=qs, columns=columns,
         title=f"{year} 年资源建设任务", export_name=f"资源建设任务-{year}",
-        context={**_base_context(request, year), "may_assign": may_assign,
+        context={**_base_context(request, year), "may_assign": may_assign, "summary": summary,
+                 "summary_percent": lr.completion_percent(summary["done"], summary["target"]),
                  "regions": Region.objects.for_user(request.user).order_by("path") if may_assign else []},
     )
 

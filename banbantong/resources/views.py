@@ -128,7 +128,9 @@ def _upload(request: AuthedRequest) -> HttpResponse:
             return redirect("resources:detail", resource_id=resource.pk)
     if form.is_bound and form.is_valid():
         lesson = form.cleaned_data.get("catalogue_lesson") or lesson
-    context = {"form": form, "may_upload": True, "lesson": lesson}
+    # With a lesson chosen, the catalogue's text fields come from it: they are not asked for.
+    context = {"form": form, "may_upload": True, "lesson": lesson,
+               "from_lesson": list(services.lesson_fields(lesson)) if lesson is not None else []}
     return render(request, "resources/upload.html", context, status=400 if form.errors else 200)
 
 

@@ -174,3 +174,24 @@ def test_example_catalogue_is_the_real_book() -> None:
     assert len({r.unit_no for r in rows}) == 10
     assert any(r.lesson == "几分之一" for r in rows)
     assert Unit._meta.get_field("name").max_length >= max(len(r.unit) for r in rows)
+
+
+def test_upload_page_for_a_lesson(world: World, client: Client) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from banbantong.resources.tests.kit import PDF
+
+    volume = example_volume(world)
+    lesson = Lesson.objects.get(unit__volume=volume, name="秒的认识")
+    client.force_login(world.teacher_user_a)
+    page = client.get(f"/resources/upload/?lesson={lesson.pk}").content.decode()
+    assert "挂到目录课时" in page and "秒的认识" in page and 'name="edition"' not in page
+    body = {"file": SimpleUploadedFile("秒.pdf", PDF), "title": "秒的认识", "kind": "courseware",
+            "school": world.school_a.pk, "catalogue_lesson": lesson.pk}
+    assert client.post("/resources/upload/", body).status_code == 302
+    resource = Resource.objects.get()
+    assert (resource.catalogue_lesson, resource.subject, resource.unit) == (lesson, "数学", "时、分、秒")
+    other = Lesson.objects.filter(unit__volume=example_volume(world, world.county_b)).first()
+    body = {**body, "file": SimpleUploadedFile("秒.pdf", PDF), "catalogue_lesson": other.pk}
+    assert client.post("/resources/upload/", body).status_code == 400
+    assert Resource.objects.count() == 1
