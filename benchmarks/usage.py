@@ -383,8 +383,9 @@ def rollup_selects(where_weeks: str, where_school: str = "") -> dict[str, str]:
             FROM usage_lessonrecord r
             WHERE r.status = 'confirmed' AND {where_weeks.format(col="r.week")}{rs}
             GROUP BY r.teacher_id, r.week""",
-        "usage_schoolweek (school_id, region_path, week, lessons, compliant_classes, compliant_teachers, flagged)": f"""
-            SELECT r.school_id, s.region_path, r.week, r.n, COALESCE(cw.n, 0), COALESCE(tw.n, 0), r.f
+        "usage_schoolweek (school_id, region_path, week, lessons, compliant_classes, compliant_teachers, flagged, bbt)": f"""
+            SELECT r.school_id, s.region_path, r.week, r.n, COALESCE(cw.n, 0), COALESCE(tw.n, 0), r.f,
+                   CASE WHEN s.built_count > 0 THEN TRUE ELSE FALSE END
             FROM (SELECT r.school_id, r.week, COUNT(*) AS n, SUM(CASE WHEN {flagged} THEN 1 ELSE 0 END) AS f
                   FROM usage_lessonrecord r
                   WHERE r.status = 'confirmed' AND {where_weeks.format(col="r.week")}{rs}

@@ -895,6 +895,7 @@ class _Activity:
         TeacherWeek.objects.bulk_create(teacher_weeks, batch_size=BULK_BATCH)
         SchoolWeek.objects.bulk_create([
             SchoolWeek(school_id=s, region_path=schools[s].region_path, week=w, lessons=n, flagged=flagged[(s, w)],
+                       bbt=schools[s].built_count > 0,
                        compliant_classes=ok_classes[(s, w)], compliant_teachers=ok_teachers[(s, w)])
             for (s, w), n in lessons.items()
         ], batch_size=BULK_BATCH)

@@ -8,12 +8,13 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
-from django.db.models import Case, Count, F, OuterRef, Q, Subquery, Sum, Value, When
+from django.db.models import Count, F, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from banbantong.core import audit
 from banbantong.org.models import ClassRollup, ClassStatusChange, Region, School, Teacher, TeachingClass
+from banbantong.org.signals import banbantong_status_changed
 
 # Moving back along 未建 → 已规划 → 在建 → 已建 → 已验收 needs a reason (issue: rollout lifecycle).
 STATUS_ORDER = [s.value for s in TeachingClass.Status]
@@ -97,8 +98,10 @@ def refresh_school_counts(school_ids: Iterable[int]) -> None:
     def rollup(aggregate: Any) -> Coalesce:
         return Coalesce(Subquery(classes.annotate(v=aggregate).values("v")), 0)
 
+    flipped: list[int] = []
     for i in range(0, len(ids), 900):  # below SQLite's bound-parameter limit
         chunk = ids[i : i + 900]
+        was_bbt = set(School.objects.filter(id__in=chunk, built_count__gt=0).values_list("id", flat=True))
         # One UPDATE with correlated subqueries per chunk; bulk_update's CASE WHEN is far slower.
         School.objects.filter(id__in=chunk).update(
             class_count=rollup(Count("id")),
@@ -107,6 +110,10 @@ def refresh_school_counts(school_ids: Iterable[int]) -> None:
             teacher_count=Coalesce(Subquery(teachers.annotate(v=Count("id")).values("v")), 0),
         )
         refresh_class_rollups(chunk)
+        is_bbt = set(School.objects.filter(id__in=chunk, built_count__gt=0).values_list("id", flat=True))
+        flipped += sorted(was_bbt ^ is_bbt)
+    if flipped:
+        banbantong_status_changed.send(sender=School, school_ids=flipped)
 
 
 ROLLUP_COLUMNS = ("school_id", "mode_id", "region_path", "kind", "is_rural", "classes", "built", "accepted",
@@ -121,7 +128,6 @@ def refresh_class_rollups(school_ids: Iterable[int]) -> None:
     """
     ids = sorted(set(school_ids))
     S = TeachingClass.Status
-    klass = TeachingClass.objects.filter(pk=OuterRef("klass_id"))
     for i in range(0, len(ids), 900):
         chunk = ids[i : i + 900]
         ClassRollup.objects.filter(school_id__in=chunk).delete()
@@ -140,19 +146,29 @@ def refresh_class_rollups(school_ids: Iterable[int]) -> None:
         # One INSERT … SELECT: the database groups and writes, nothing travels through Python.
         with connection.cursor() as cursor:
             cursor.execute(f"INSERT INTO {qn(ClassRollup._meta.db_table)} ({columns}) {sql}", params)  # noqa: S608
-        built = list(TeachingClass.BUILT_STATUSES)
-        ClassStatusChange.objects.filter(klass__school_id__in=chunk).update(
-            school_id=Subquery(klass.values("school_id")),
-            mode_id=Subquery(klass.values("mode_id")),
-            region_path=Subquery(klass.values("school__region_path")),
-            kind=Subquery(klass.values("school__kind")),
-            is_rural=Subquery(klass.values("school__is_rural")),
-            built_delta=Case(
-                When(Q(new_status__in=built) & ~Q(old_status__in=built), then=Value(1)),
-                When(~Q(new_status__in=built) & Q(old_status__in=built), then=Value(-1)),
-                default=Value(0),
-            ),
-        )
+        _copy_history_fields(chunk)
+
+
+def _copy_history_fields(school_ids: list[int]) -> None:
+    """Copy school, mode, place, kind and the built step onto these schools' history rows.
+
+    One UPDATE … FROM (SQLite ≥ 3.33 and PostgreSQL): a survey import touches every history
+    row of a province, and correlated subqueries would look the class up once per column.
+    """
+    qn = connection.ops.quote_name
+    h, c, s = (qn(m._meta.db_table) for m in (ClassStatusChange, TeachingClass, School))
+    built = ", ".join(["%s"] * len(TeachingClass.BUILT_STATUSES))
+    ids = ", ".join(["%s"] * len(school_ids))
+    sql = (
+        f"UPDATE {h} SET school_id = {c}.school_id, mode_id = {c}.mode_id, region_path = {s}.region_path, "  # noqa: S608
+        f"kind = {s}.kind, is_rural = {s}.is_rural, built_delta = "
+        f"(CASE WHEN {h}.new_status IN ({built}) THEN 1 ELSE 0 END) - "
+        f"(CASE WHEN {h}.old_status IN ({built}) THEN 1 ELSE 0 END) "
+        f"FROM {c} JOIN {s} ON {s}.id = {c}.school_id "
+        f"WHERE {h}.klass_id = {c}.id AND {c}.school_id IN ({ids})"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*TeachingClass.BUILT_STATUSES, *TeachingClass.BUILT_STATUSES, *school_ids])
 
 
 SCHOOL_EDITABLE_FIELDS = (

@@ -182,13 +182,19 @@ class SchoolWeek(models.Model):
     compliant_classes = models.PositiveIntegerField(default=0)
     compliant_teachers = models.PositiveIntegerField(default=0)
     flagged = models.PositiveIntegerField(default=0)
+    # Was the school a Banbantong school (any built class) that week? Only those schools' classes
+    # and teachers are checked weekly. Set by every roll-up write and, for the current week on,
+    # when the school's status flips (org.signals.banbantong_status_changed), so that dashboards
+    # never join the schools table.
+    bbt = models.BooleanField(default=False)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["school", "week"], name="schoolweek_unique")]
         # Covering: a region's week (or weeks, for the trend) is read from the index alone.
         indexes = [models.Index(
-            fields=["week", "region_path", "school", "compliant_classes", "compliant_teachers", "lessons", "flagged"],
-            name="schoolweek_week_path_cover",
+            fields=["week", "region_path", "bbt", "school", "compliant_classes", "compliant_teachers", "lessons",
+                    "flagged"],
+            name="schoolweek_week_path_bbt",
         )]
 
     def __str__(self) -> str:

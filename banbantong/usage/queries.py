@@ -96,8 +96,9 @@ def _checked(user: Any, region: Place) -> tuple[int, int]:
     return agg["c"] or 0, agg["t"] or 0
 
 
-# Only teachers at Banbantong schools are checked weekly, so only they count as compliant.
-BBT = Q(school__built_count__gt=0)
+# Only teachers at Banbantong schools are checked weekly, so only they count as compliant. The
+# flag is on the roll-up row itself (SchoolWeek.bbt), read from the covering index without a join.
+BBT = Q(bbt=True)
 
 
 def compliance(user: Any, region: Place, week: dt.date, *, with_lists: bool = True,

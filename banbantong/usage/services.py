@@ -13,7 +13,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
 from banbantong.core import audit
@@ -96,7 +96,9 @@ def _bump(record: LessonRecord, delta: int) -> None:
     school = record.school
     mins = week_minimums(school, record.week)
     flagged = delta if record.flags else 0
-    sw, _ = SchoolWeek.objects.get_or_create(school=school, week=record.week, defaults={"region_path": school.region_path})
+    is_bbt_school = School.objects.filter(pk=school.pk, built_count__gt=0).exists()
+    sw, _ = SchoolWeek.objects.get_or_create(school=school, week=record.week,
+                                             defaults={"region_path": school.region_path, "bbt": is_bbt_school})
     class_flip = teacher_flip = 0
 
     cw, _ = ClassWeek.objects.get_or_create(klass_id=record.klass_id, week=record.week,
@@ -117,12 +119,21 @@ def _bump(record: LessonRecord, delta: int) -> None:
     TeacherWeek.objects.filter(pk=tw.pk).update(lessons=t_lessons, minimum=mins.teacher, compliant=t_ok)
 
     SchoolWeek.objects.filter(pk=sw.pk).update(
-        lessons=F("lessons") + delta, flagged=F("flagged") + flagged,
+        bbt=is_bbt_school, lessons=F("lessons") + delta, flagged=F("flagged") + flagged,
         compliant_classes=F("compliant_classes") + class_flip, compliant_teachers=F("compliant_teachers") + teacher_flip,
     )
     ts, _ = TeacherSemester.objects.get_or_create(teacher_id=record.teacher_id, semester_id=record.semester_id,
                                                   defaults={"school_id": record.school_id})
     TeacherSemester.objects.filter(pk=ts.pk).update(lessons=F("lessons") + delta)
+
+
+def sync_banbantong_status(school_ids: list[int], today: dt.date | None = None) -> int:
+    """A school gained its first built class or lost its last: from this week on, its weeks count
+    (or stop counting) in the weekly check. Earlier weeks keep the status they had."""
+    built = School.objects.filter(pk=OuterRef("school_id"), built_count__gt=0)
+    return SchoolWeek.objects.filter(
+        school_id__in=school_ids, week__gte=rules.week_start(today or timezone.localdate())
+    ).update(bbt=Exists(built))
 
 
 # --- Records ----------------------------------------------------------------------------------

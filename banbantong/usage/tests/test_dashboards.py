@@ -199,3 +199,27 @@ def test_flagged_records_of_one_school_and_detail_exports(world: World, term: Te
     book = load_workbook(io.BytesIO(b"".join(response.streaming_content)))
     records = list(book["记录"].iter_rows(values_only=True))
     assert records[1][5] == "节日补课" and "节假日上课" in records[1][10]
+
+
+@pytest.mark.django_db
+def test_a_school_that_gets_banbantong_counts_from_this_week_on(world: World) -> None:
+    from banbantong.org.services import set_class_status
+
+    services.add_semester(world.county_b, actor=world.bob, name="秋季", start=dt.date(2026, 9, 1),
+                          end=dt.date(2027, 1, 22))
+    earlier, this_week = MONDAY - dt.timedelta(weeks=1), MONDAY
+    for monday in (earlier, this_week):
+        for i in range(2):
+            services.record_lesson(actor=world.teacher_b.user, klass=world.class_b, teacher=world.teacher_b,
+                                   date=monday + dt.timedelta(days=i), period=1)
+    assert not SchoolWeek.objects.filter(school=world.school_b, bbt=True).exists()
+    assert queries.compliance(SYSTEM, world.county_b, this_week).teachers_compliant == 0  # not checked weekly
+    with_today = this_week + dt.timedelta(days=2)
+    from unittest import mock
+
+    with mock.patch("django.utils.timezone.localdate", return_value=with_today):
+        set_class_status(world.class_b, "built", actor=world.bob, on=with_today)
+    assert SchoolWeek.objects.get(school=world.school_b, week=this_week).bbt
+    assert not SchoolWeek.objects.get(school=world.school_b, week=earlier).bbt  # history keeps its status
+    report = queries.compliance(SYSTEM, world.county_b, this_week)
+    assert (report.teachers_checked, report.teachers_compliant) == (1, 1)
