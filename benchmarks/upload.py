@@ -1,0 +1,200 @@
+"""Upload of a large file through the real server, against writing and hashing the same bytes.
+
+Starts `bbt serve` (waitress) on a free loopback port over a fresh data directory, creates a
+teacher with an API token, writes a file of --size-mb (default 1024) that looks like an MP4 video
+(an `ftyp` box, then random bytes), and measures, on the same disk:
+
+- anchor: read the file in 8 MB blocks, SHA-256 it and write it to a new file on the disk the
+  platform stores into — the least any upload must do;
+- upload: what a client does (`resources/api.py`): ask whether the server holds the hash (秒传),
+  start a resumable session, PUT every chunk with its own SHA-256, complete, register the
+  resource — end to end over HTTP, client hashing included;  anchor: ≥ 80 % of the anchor's speed
+- duplicate: the same file registered again by its hash alone — one request, no bytes.
+
+Afterwards the upload temporary directory must be empty. Runs --repeat times (default 3) and
+prints the medians.
+
+    .venv/bin/python benchmarks/upload.py                  # 1 GB
+    .venv/bin/python benchmarks/upload.py --size-mb 256    # quicker look
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))  # the sibling benchmark, for its machine line
+sys.path.insert(0, str(HERE.parent))  # the project
+
+BLOCK = 8 * 1024 * 1024
+TARGET_RATIO = 0.80
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def make_file(path: Path, size: int, seed: int) -> None:
+    """An MP4-looking file: a real `ftyp` box, then pseudo-random bytes (incompressible)."""
+    import random
+
+    rng = random.Random(seed)
+    head = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom"
+    with path.open("wb") as f:
+        f.write(head)
+        left = size - len(head)
+        while left > 0:
+            n = min(BLOCK, left)
+            f.write(rng.randbytes(n))
+            left -= n
+
+
+def anchor(src: Path, dest_dir: Path) -> float:
+    """Read, hash and write the bytes once — no HTTP, no checks."""
+    dest = dest_dir / f"anchor-{time.monotonic_ns()}"
+    started = time.perf_counter()
+    h = hashlib.sha256()
+    with src.open("rb") as fin, dest.open("wb") as fout:
+        while block := fin.read(BLOCK):
+            h.update(block)
+            fout.write(block)
+    seconds = time.perf_counter() - started
+    dest.unlink()
+    return seconds
+
+
+def upload(client: object, src: Path, chunk_mb: int, title: str) -> tuple[float, str, int]:
+    """The client's whole upload; returns (seconds, sha256, requests made)."""
+    import httpx
+
+    assert isinstance(client, httpx.Client)
+    started = time.perf_counter()
+    h = hashlib.sha256()
+    with src.open("rb") as f:
+        while block := f.read(BLOCK):
+            h.update(block)
+    sha, size = h.hexdigest(), src.stat().st_size
+    requests = 0
+
+    def call(method: str, url: str, **kw: object) -> httpx.Response:
+        nonlocal requests
+        requests += 1
+        r = client.request(method, url, **kw)  # type: ignore[arg-type]
+        if r.status_code >= 400:
+            raise SystemExit(f"{method} {url}: {r.status_code} {r.text[:300]}")
+        return r
+
+    if call("POST", "/api/v1/resources/blobs/check", json={"sha256": sha, "size": size}).json()["exists"]:
+        raise SystemExit("the server already holds this file: the run would measure nothing")
+    session = call("POST", "/api/v1/resources/uploads",
+                   json={"file_name": src.name, "sha256": sha, "size": size, "chunk_size": chunk_mb * 1024 * 1024}).json()
+    with src.open("rb") as f:
+        for index in range(session["chunk_count"]):
+            chunk = f.read(session["chunk_size"])
+            call("PUT", f"/api/v1/resources/uploads/{session['id']}/chunks/{index}", content=chunk,
+                 headers={"X-Chunk-SHA256": hashlib.sha256(chunk).hexdigest(),
+                          "Content-Type": "application/octet-stream"})
+    call("POST", f"/api/v1/resources/uploads/{session['id']}/complete")
+    call("POST", "/api/v1/resources", json={"title": title, "kind": "video", "file_name": src.name, "sha256": sha})
+    return time.perf_counter() - started, sha, requests
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--size-mb", type=int, default=1024)
+    p.add_argument("--chunk-mb", type=int, default=16, help="chunk size of the resumable upload (default 16)")
+    p.add_argument("--repeat", type=int, default=3)
+    p.add_argument("--keep", action="store_true")
+    args = p.parse_args()
+
+    data_dir = Path(tempfile.mkdtemp(prefix="bbt-upload-", dir=os.environ.get("BBT_BENCH_DIR")))
+    env = {**os.environ, "BBT_DATA_DIR": str(data_dir), "BBT_ALLOWED_HOSTS": "127.0.0.1,localhost",
+           "BBT_RESOURCE_MAX_MB": str(max(2048, args.size_mb * 2)), "DJANGO_SETTINGS_MODULE": "banbantong.settings"}
+    env.pop("BBT_DATABASE_URL", None)
+    os.environ.update(env)
+    bbt = str(Path(sys.executable).with_name("bbt"))
+    subprocess.run([bbt, "migrate", "-v", "0"], env=env, check=True)
+
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from registry_pages import machine  # noqa: E402
+
+    from banbantong.accounts.models import User
+    from banbantong.accounts.services import create_token
+    from banbantong.org import services as org_services
+    from banbantong.org.models import Region, School
+
+    county, _ = org_services.ensure_region("基准县", level=Region.Level.COUNTY, parent=None, actor=None)
+    school = School.objects.create(region=county, name="基准中学", kind=School.Kind.URBAN_JUNIOR, is_rural=False)
+    # Signs in by token only: the account has no usable password.
+    teacher = User.objects.create_user(username="bench_teacher", password=None, role="teacher", school=school)
+    _, raw_token = create_token(actor=teacher, name="基准上传")
+
+    port = free_port()
+    server = subprocess.Popen([bbt, "serve", "--addr", f"127.0.0.1:{port}"], env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.STDOUT)
+    import httpx
+
+    try:
+        client = httpx.Client(base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {raw_token}"},
+                              timeout=600)
+        for _ in range(100):
+            try:
+                if client.get("/healthz").status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        media = Path(settings.MEDIA_ROOT)
+        media.mkdir(parents=True, exist_ok=True)
+        print(f"machine: {machine()}; load average {os.getloadavg()[0]:.1f}")
+        print(f"file: {args.size_mb:,} MB MP4-like, chunks of {args.chunk_mb} MB, {args.repeat} runs; "
+              f"store and temporary files under {media} (same disk as the anchor)")
+        anchors, uploads, dupes = [], [], []
+        for run in range(args.repeat):
+            src = data_dir / f"视频-{run}.mp4"
+            make_file(src, args.size_mb * 1024 * 1024, seed=run)
+            anchors.append(anchor(src, media))
+            seconds, sha, requests = upload(client, src, args.chunk_mb, f"基准视频 {run}")
+            uploads.append(seconds)
+            started = time.perf_counter()
+            r = client.post("/api/v1/resources", json={"title": f"基准视频 {run}（再次登记）", "kind": "video",
+                                                       "file_name": src.name, "sha256": sha})
+            dupes.append(time.perf_counter() - started)
+            if r.status_code != 201:
+                raise SystemExit(f"duplicate by hash: {r.status_code} {r.text[:300]}")
+            src.unlink()
+            mb = args.size_mb
+            print(f"  run {run + 1}: anchor {anchors[-1]:.2f} s ({mb / anchors[-1]:,.0f} MB/s), upload {seconds:.2f} s "
+                  f"({mb / seconds:,.0f} MB/s, {requests} requests), duplicate by hash {dupes[-1] * 1000:.0f} ms "
+                  f"(1 request); load average {os.getloadavg()[0]:.1f}", flush=True)
+        leftovers = [p for p in (media / ".partial").rglob("*") if p.is_file()] if (media / ".partial").exists() else []
+        a, u, d = statistics.median(anchors), statistics.median(uploads), statistics.median(dupes)
+        ratio = a / u
+        print(f"\nmedian: anchor (read + SHA-256 + write) {a:.2f} s = {args.size_mb / a:,.0f} MB/s; upload {u:.2f} s = "
+              f"{args.size_mb / u:,.0f} MB/s; upload speed = {ratio:.0%} of the anchor "
+              f"(target ≥ {TARGET_RATIO:.0%}: {'ok' if ratio >= TARGET_RATIO else 'SLOW'}); duplicate by hash "
+              f"{d * 1000:.0f} ms in one request")
+        print(f"temporary upload files left behind: {len(leftovers)}")
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        if not args.keep:
+            shutil.rmtree(data_dir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
