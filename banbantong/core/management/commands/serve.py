@@ -35,6 +35,9 @@ def url_for(host: str, port: int) -> str:
     return f"http://{shown}:{port}/"
 
 
+UPLOAD_BODY_IN_MEMORY = 8 * 1024 * 1024 + 64 * 1024  # resources.rules.DEFAULT_CHUNK plus headers
+
+
 class Command(BaseCommand):
     help = "启动班班通平台的网页服务（waitress），静态文件由 WhiteNoise 提供。"
 
@@ -54,7 +57,10 @@ class Command(BaseCommand):
         from banbantong.wsgi import application
 
         try:
-            server = create_server(application, host=host, port=port, threads=threads, ident="banbantong")
+            # A resumable upload's chunk (8 MB by default) stays in memory instead of being spooled
+            # to a temporary file by waitress and read back; bigger bodies still spool.
+            server = create_server(application, host=host, port=port, threads=threads, ident="banbantong",
+                                   inbuf_overflow=UPLOAD_BODY_IN_MEMORY)
         except OSError as exc:
             raise CommandError(f"无法监听 {host}:{port}：{exc}。端口可能已被占用，请用 --addr 换一个端口。") from exc
         allowed = settings.ALLOWED_HOSTS
