@@ -151,3 +151,17 @@ def test_quota_api(world: World, client: Client, media: Path) -> None:
     body["target"] = -1
     assert client.post("/api/v1/resources/quotas", body, content_type="application/json").status_code == 400
     assert set(Quota.objects.values_list("target", flat=True)) == {2}
+
+
+@pytest.mark.django_db
+def test_the_year_is_local_time(world: World, media: Path) -> None:
+    import datetime as dt
+
+    _assign(world, year=2025)
+    _assign(world, year=2026)
+    resource = submitted(world, subject="数学")
+    review.approve_resource(resource, actor=world.reviewer_a)
+    new_year_eve = dt.datetime(2025, 12, 31, 23, 30, tzinfo=timezone.get_current_timezone())  # 15:30 UTC
+    type(resource).objects.filter(pk=resource.pk).update(reviewed_at=new_year_eve)
+    done = quotas.completion(Quota.objects.all())
+    assert done == {(world.school_a.pk, 2025, "courseware", "数学"): 1}
