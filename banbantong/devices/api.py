@@ -260,6 +260,8 @@ def device_figures(request: HttpRequest, start: dt.date | None = None, end: dt.d
             "total": {"in_service": total.in_service, "faulty": total.faulty, "rate": total.rate},
             "schools": [{"school": r.name, "in_service": r.in_service, "faulty": r.faulty, "rate": r.rate}
                         for r in queries.intactness_by_school(user)],
+            "regions": [{"region": r.name, "in_service": r.in_service, "faulty": r.faulty, "rate": r.rate}
+                        for r in queries.intactness_by_region(user)],
         },
         "repair": {"resolved": summary.count, "mean_hours": summary.mean_hours,
                    "within_deadline": summary.within_deadline, "within_percent": summary.within_percent},

@@ -10,8 +10,10 @@ from typing import Any
 from django.db.models import Count, F, FloatField, Func, Q, QuerySet, Sum
 from django.utils import timezone
 
+from banbantong.core.scope import path_ids, scope_of
 from banbantong.devices import rules
-from banbantong.devices.models import Company, Device, Ticket
+from banbantong.devices.models import OPEN_STATES, Company, Device, Ticket
+from banbantong.org.models import Region, School
 
 
 def open_counts(user: Any) -> dict[str, int]:
@@ -39,23 +41,47 @@ class IntactRow:
         return rules.intactness(self.in_service, self.faulty)
 
 
+def _intactness_per_school(user: Any) -> dict[int, tuple[int, int]]:
+    """school id -> (devices in service, of them with an open ticket), in two grouped counts."""
+    devices = Device.objects.for_user(user).exclude(status=Device.Status.SCRAPPED).order_by()
+    counts = dict(devices.values_list("school_id").annotate(n=Count("id")).values_list("school_id", "n"))
+    faulty = dict(devices.filter(tickets__state__in=OPEN_STATES).values_list("school_id")
+                  .annotate(n=Count("id", distinct=True)).values_list("school_id", "n"))
+    return {school: (n, faulty.get(school, 0)) for school, n in counts.items()}
+
+
 def intactness_by_school(user: Any) -> list[IntactRow]:
     """完好率 per school: devices not scrapped, and those with an open ticket."""
-    devices = Device.objects.for_user(user).exclude(status=Device.Status.SCRAPPED)
-    rows = devices.values("school_id", "school__name").annotate(
-        n=Count("id", distinct=True),
-        faulty=Count("id", filter=Q(tickets__state__in=["open", "assigned", "in_progress"]), distinct=True),
-    ).order_by("school__region_path", "school__name")
-    return [IntactRow(r["school__name"], r["n"], r["faulty"]) for r in rows]
+    per_school = _intactness_per_school(user)
+    schools = School.objects.for_user(user).order_by("region_path", "name").values_list("id", "name")
+    return [IntactRow(name, *per_school[sid]) for sid, name in schools if sid in per_school]
+
+
+def intactness_by_region(user: Any) -> list[IntactRow]:
+    """完好率 per region one level below the user's own (a province's cities, a county's towns).
+
+    Empty for users placed on schools, and for a region without regions below it.
+    """
+    scope = scope_of(user)
+    if scope.everything:
+        roots = Region.objects.filter(parent__isnull=True)
+    elif scope.region_paths:
+        roots = Region.objects.filter(path__in=scope.region_paths)
+    else:
+        return []
+    children = {r.pk: r.name for r in Region.objects.filter(parent__in=roots).order_by("path")}
+    totals = {pk: [0, 0] for pk in children}
+    per_school = _intactness_per_school(user)
+    for sid, path in School.objects.for_user(user).values_list("id", "region_path"):
+        if sid in per_school and (child := next((r for r in path_ids(path) if r in children), None)) is not None:
+            totals[child][0] += per_school[sid][0]
+            totals[child][1] += per_school[sid][1]
+    return [IntactRow(children[pk], n, faulty) for pk, (n, faulty) in totals.items() if n]
 
 
 def intactness_total(user: Any) -> IntactRow:
-    devices = Device.objects.for_user(user).exclude(status=Device.Status.SCRAPPED)
-    agg = devices.aggregate(
-        n=Count("id", distinct=True),
-        faulty=Count("id", filter=Q(tickets__state__in=["open", "assigned", "in_progress"]), distinct=True),
-    )
-    return IntactRow("合计", agg["n"], agg["faulty"])
+    per_school = _intactness_per_school(user).values()
+    return IntactRow("合计", sum(n for n, _ in per_school), sum(faulty for _, faulty in per_school))
 
 
 @dataclass(frozen=True)
@@ -169,6 +195,7 @@ def repair_summary(user: Any, start: dt.date | None = None, end: dt.date | None 
 
 
 def overdue_q(now: dt.datetime | None = None) -> Q:
-    return Q(fix_due__lt=now or timezone.now()) & ~Q(state__in=["resolved", "closed"])
+    # Open states named, so (state, fix_due) serves it: IN plus a range, not "not closed".
+    return Q(state__in=OPEN_STATES, fix_due__lt=now or timezone.now())
 
 

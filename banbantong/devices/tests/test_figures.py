@@ -76,11 +76,30 @@ def test_figures_export_to_excel(world: World, kit: Kit, client: Client) -> None
     response = client.get("/devices/figures/?export=xlsx")
     assert response.status_code == 200
     book = load_workbook(io.BytesIO(b"".join(response.streaming_content)))
-    assert book.sheetnames == ["完好率", "集成商排行", "型号故障率"]
+    assert book.sheetnames == ["完好率", "集成商排行", "型号故障率", "区域完好率"]
+    assert [r[:3] for r in book["区域完好率"].iter_rows(min_row=2, values_only=True)] == [("文峰镇", 2, 0)]
     assert [r[0] for r in book["完好率"].iter_rows(min_row=2, values_only=True)] == ["文峰中心小学"]
     assert list(book["集成商排行"].iter_rows(min_row=2, values_only=True))[0][:5] == ("赣教科技", 1, 1, 0, 0.0)
     models = {(r[0], r[1]): r[3] for r in book["型号故障率"].iter_rows(min_row=2, values_only=True)}
     assert models[("爱普生", "CB-X06")] == 1
+
+
+@pytest.mark.django_db
+def test_intactness_per_school_region_and_total(world: World, kit: Kit) -> None:
+    services.report_fault(kit.projector, actor=world.teacher_user_a, fault="lamp")
+    services.report_fault(kit.projector, actor=world.teacher_user_a, fault="power")  # the same device twice
+    spare = services.register_device(services.DeviceInput(school=world.school_a2, type="dvd", brand="步步高", model="D1",
+                                                          serial="SPARE-1"), actor=world.alice)
+    services.set_device_status(kit.old_tv, "scrapped", actor=world.alice)  # no longer counted
+    assert [(r.name, r.in_service, r.faulty) for r in queries.intactness_by_school(world.alice)] == [
+        ("文峰中心小学", 1, 1), ("文峰村小", 1, 0)]
+    assert [(r.name, r.in_service, r.faulty, r.rate) for r in queries.intactness_by_region(world.alice)] == [
+        ("文峰镇", 2, 1, rules.intactness(2, 1))]
+    total = queries.intactness_total(world.alice)
+    assert (total.in_service, total.faulty, str(total.rate)) == (2, 1, "50.0")
+    assert [(r.name, r.in_service) for r in queries.intactness_by_region(world.bob)] == [("金川镇", 1)]
+    assert queries.intactness_by_region(world.device_admin_a) == []  # placed on a school: per school only
+    assert spare.status == "in_use"
 
 
 @pytest.mark.django_db

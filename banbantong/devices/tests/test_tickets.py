@@ -221,3 +221,25 @@ def test_ticket_list_count_stops_at_the_limit(world: World, kit: object, client:
     assert "超过 2 条" in page and f">{made[-1].pk}</a>" in page and "page=2" in page and "末页" not in page
     page = client.get("/devices/tickets/?page=2").content.decode()
     assert "共 3 条" in page and f">{made[1].pk}</a>" in page and "第 2 / 3 页" in page
+
+
+@pytest.mark.django_db
+def test_scope_is_the_same_whichever_index_serves_it(world: World, kit: object,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    from banbantong.devices import models as device_models
+
+    a = _ticket(kit, world)
+    services.escalate(a, actor=world.device_admin_a)
+    _ticket(kit, world, "old_tv")
+    services.report_fault(kit.device_b, actor=world.bob, fault="lamp")  # type: ignore[attr-defined]
+    users = (world.alice, world.bob, world.device_admin_a, world.integrator_a, world.teacher_user_a)
+
+    def seen() -> list[set[int]]:
+        return [set(Ticket.objects.for_user(u).values_list("id", flat=True)) for u in users]
+
+    by_school_index = seen()
+    monkeypatch.setattr(device_models, "FEW_SCHOOLS", 0)  # every scope takes the school_id + 0 way
+    assert seen() == by_school_index
+    assert by_school_index[0] == set(Ticket.objects.filter(school__in=[world.school_a, world.school_a2])
+                                     .values_list("id", flat=True))
+    assert by_school_index[3] == {a.pk}

@@ -29,6 +29,7 @@ def figures(request: AuthedRequest) -> HttpResponseBase:
     start, end = _dates(request)
     user = request.user
     intact = queries.intactness_by_school(user)
+    regions = queries.intactness_by_region(user)
     total = queries.intactness_total(user)
     league = queries.integrator_league(user, start, end)
     models = queries.failures_by_model(user, start, end)
@@ -40,9 +41,11 @@ def figures(request: AuthedRequest) -> HttpResponseBase:
              [[r.company, r.tickets, r.resolved, r.within, float(r.within_percent), float(r.mean_hours)] for r in league]),
             ("型号故障率", ["品牌", "型号", "设备数", "故障次数", "每百台故障"],
              [[r.brand, r.model, r.devices, r.failures, float(r.per_hundred)] for r in models]),
+            ("区域完好率", ["区域", "在用设备", "故障未修", "完好率(%)"],
+             [[r.name, r.in_service, r.faulty, float(r.rate)] for r in regions]),
         ])
     return render(request, "devices/figures.html", {
-        "intact": intact, "total": total, "league": league, "models": models, "summary": summary,
+        "intact": intact, "regions": regions, "total": total, "league": league, "models": models, "summary": summary,
         "start": request.GET.get("start", ""), "end": request.GET.get("end", ""),
     })
 
