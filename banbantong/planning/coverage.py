@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from django.db import connection
 from django.db.models import QuerySet, Sum
 from django.utils import timezone
 
@@ -155,6 +156,21 @@ def _changes_after(user: Any, root_path: str, as_of: dt.date) -> QuerySet[ClassS
 GROUP = ("region_path", "mode_id", "kind", "is_rural")
 
 
+def _ancestor_paths(path: str) -> list[str]:
+    """'/1/4/17/' -> ['/1/4/', '/1/']."""
+    parts = path.strip("/").split("/")
+    return ["/" + "/".join(parts[:i]) + "/" for i in range(len(parts) - 1, 0, -1)]
+
+
+def _fetch(qs: QuerySet[Any]) -> list[tuple[Any, ...]]:
+    """The rows of a values_list query as the driver returns them: the few thousand rows of a
+    province need none of the ORM's per-row conversion (a third of the time in profiles)."""
+    sql, params = qs.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return list(cursor.fetchall())
+
+
 def coverage(user: Any, region: Region, *, as_of: dt.date | None = None) -> CoverageReport:
     """Coverage of region and every region (and, on demand, school) under it, as the user may see.
 
@@ -165,12 +181,14 @@ def coverage(user: Any, region: Region, *, as_of: dt.date | None = None) -> Cove
     # (place, mode, kind, rural) -> [classes, built]
     groups: dict[tuple[str, int | None, str, bool], list[int]] = {
         (path, mode_id, kind, rural): [total, built]
-        for path, mode_id, kind, rural, total, built in _rollups(user, region.path).values(*GROUP)
-        .annotate(c=Sum("classes"), b=Sum("built")).values_list(*GROUP, "c", "b")
+        for path, mode_id, kind, rural, total, built in _fetch(
+            _rollups(user, region.path).values(*GROUP).annotate(c=Sum("classes"), b=Sum("built"))
+            .values_list(*GROUP, "c", "b")
+        )
     }
     past = as_of is not None and as_of < timezone.localdate()
     if as_of is not None and past:
-        for path, mode_id, kind, rural, n in (
+        for path, mode_id, kind, rural, n in _fetch(
             _changes_after(user, region.path, as_of).values(*GROUP).annotate(n=Sum("built_delta"))
             .values_list(*GROUP, "n")
         ):
@@ -178,29 +196,33 @@ def coverage(user: Any, region: Region, *, as_of: dt.date | None = None) -> Cove
             if row is not None:
                 row[1] -= n
 
-    regions = list(
-        Region.objects.for_user(user).filter(subtree_q("path", region.path)).values("id", "name", "level", "path", "code")
+    regions = _fetch(
+        Region.objects.for_user(user).filter(subtree_q("path", region.path)).order_by()
+        .values_list("id", "name", "level", "path", "code")
     )
-    if not any(r["id"] == region.pk for r in regions):
-        regions.append({"id": region.pk, "name": region.name, "level": region.level, "path": region.path,
-                        "code": region.code})
-    nodes = {
-        r["path"]: Node(id=r["id"], name=r["name"], level=r["level"], path=r["path"], code=r["code"]) for r in regions
-    }
-    for path, node in sorted(nodes.items()):
+    if not any(r[0] == region.pk for r in regions):
+        regions.append((region.pk, region.name, region.level, region.path, region.code))
+    nodes = {path: Node(id=rid, name=name, level=level, path=path, code=code) for rid, name, level, path, code in regions}
+    parents: list[tuple[Node, Node]] = []  # (node, parent), deepest first
+    for path in sorted(nodes, key=len, reverse=True):
         parent_path = path[: path.rstrip("/").rfind("/") + 1]
         if path != region.path and parent_path in nodes:
-            nodes[parent_path].children.append(node)
+            parents.append((nodes[path], nodes[parent_path]))
 
     mode_names = dict(TerminalMode.objects.values_list("id", "name"))
     kind_labels = dict(School.Kind.choices)
     by_mode: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     by_kind: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     by_area: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    per_path: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    orphans = Counts()  # places outside every listed region: counted at the root
     for (path, mode_id, kind, rural), (total, built) in groups.items():
+        owner = nodes.get(path)
+        if owner is None:  # a school under a region not listed: count it at its nearest listed one
+            owner = next((nodes[p] for p in _ancestor_paths(path) if p in nodes), None)
+        owner_counts = owner.counts if owner is not None else orphans
+        owner_counts.classes += total
+        owner_counts.built += built
         for table, key in (
-            (per_path, path),
             (by_mode, mode_names.get(mode_id, "未定模式") if mode_id else "未定模式"),
             (by_kind, kind_labels.get(kind, kind)),
             (by_area, "农村" if rural else "城镇"),
@@ -209,14 +231,11 @@ def coverage(user: Any, region: Region, *, as_of: dt.date | None = None) -> Cove
             acc[0] += total
             acc[1] += built
 
-    # Roll each place's counts up every ancestor within the report's region.
-    for place, (total, built) in per_path.items():
-        path = place
-        while len(path) >= len(region.path):
-            ancestor = nodes.get(path)
-            if ancestor is not None:
-                ancestor.counts.add(total, built)
-            path = path[: path.rstrip("/").rfind("/") + 1]
+    # Children before parents: each node hands its (already summed) counts to its parent once.
+    for node, parent in parents:
+        parent.counts.add(node.counts.classes, node.counts.built)
+        parent.children.append(node)
+    nodes[region.path].counts.add(orphans.classes, orphans.built)
     for node in nodes.values():
         node.children.sort(key=lambda n: (n.code, n.name))
         node.counts.built = max(0, node.counts.built)

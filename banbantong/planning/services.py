@@ -12,7 +12,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, Min, QuerySet, Sum
 from django.utils import timezone
 
@@ -244,17 +244,35 @@ def save_scenario(user: Any, spec: PlanInput, *, name: str) -> Scenario:
         budget_per_year=spec.budget_per_year, unit_cost=spec.unit_cost, summary=result.as_dict(),
         created_by=user if getattr(user, "is_authenticated", False) else None,
     )
-    # A province plan is ~90,000 rows: written as plain tuples, many rows per INSERT (the survey
-    # import's writer), not as model instances — 5–9 s became ~1 s (benchmarks/planning.py).
-    items = TableWriter(ScenarioItem, SCENARIO_ITEM_FIELDS, now=timezone.now())
-    for i in range(0, len(result.assignments), BULK_BATCH):
-        items.insert(
-            (scenario.pk, a.class_id, a.school_id, a.year, a.mode_code, a.cost)
-            for a in result.assignments[i : i + BULK_BATCH]
-        )
+    _write_items(scenario, result)
     audit.record(audit.Action.CREATE, scenario, actor=user, after={
         "name": scenario.name, **{k: v for k, v in scenario.summary.items() if k != "years"}})
     return scenario
+
+
+def _write_items(scenario: Scenario, result: PlanResult) -> None:
+    """One row per class assigned — ~90,000 for a province, written as plain tuples rather than
+    model instances: COPY on PostgreSQL (psycopg would parse every multi-row INSERT's thousands
+    of placeholders), multi-row INSERTs (the survey import's writer) on SQLite."""
+    rows = ((scenario.pk, a.class_id, a.school_id, a.year, a.mode_code, a.cost) for a in result.assignments)
+    if connection.vendor == "postgresql":
+        qn = connection.ops.quote_name
+        column = {f.name: str(f.column) for f in ScenarioItem._meta.concrete_fields}
+        columns = ", ".join(qn(column[f]) for f in SCENARIO_ITEM_FIELDS)
+        with connection.cursor() as cursor, cursor.cursor.copy(  # the psycopg cursor under Django's
+            f"COPY {qn(ScenarioItem._meta.db_table)} ({columns}) FROM STDIN"
+        ) as copy:
+            for row in rows:
+                copy.write_row(row)
+        return
+    items = TableWriter(ScenarioItem, SCENARIO_ITEM_FIELDS, now=timezone.now())
+    batch: list[tuple[Any, ...]] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= BULK_BATCH:
+            items.insert(batch)
+            batch = []
+    items.insert(batch)
 
 
 @transaction.atomic
