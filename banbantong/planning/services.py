@@ -32,6 +32,7 @@ from banbantong.planning.models import (
     TerminalMode,
 )
 from banbantong.planning.planner import Candidate, PlanResult, SchoolInfo, plan_rollout
+from banbantong.planning.suggestions import RuleBook
 
 SCENARIO_ITEM_FIELDS = ("scenario", "klass", "school", "year", "mode_code", "cost")
 EARLIEST_YEAR = 2000
@@ -201,12 +202,12 @@ def run_planner(user: Any, spec: PlanInput) -> PlanResult:
     """Load the region's classes as the user sees them and plan their rollout."""
     region = spec.region
     classes = TeachingClass.objects.for_user(user).filter(subtree_q("school__region_path", region.path))
-    lines = rule_lines(region)
+    book = RuleBook()  # each school's own region's rule: a county may have its own
     mode_codes = dict(TerminalMode.objects.values_list("id", "code"))
     schools: dict[int, dict[str, Any]] = {
         s["id"]: {**s, "classes": 0, "built": 0}
         for s in School.objects.for_user(user).filter(subtree_q("region_path", region.path))
-        .values("id", "name", "kind", "is_rural")
+        .values("id", "name", "kind", "is_rural", "region_path")
     }
     candidates: list[Candidate] = []
     total = built = 0
@@ -221,7 +222,7 @@ def run_planner(user: Any, spec: PlanInput) -> PlanResult:
             school["built"] += 1
             continue
         code = mode_codes.get(mode_id) if mode_id else None
-        candidates.append(Candidate(cid, school_id, grade, code or rules.mode_for(school["kind"], grade, lines)))
+        candidates.append(Candidate(cid, school_id, grade, code or book.code(school["region_path"], school["kind"], grade)))
     if total == 0:
         raise ValidationError(f"{region.name} 没有教学班，无法规划。请先导入调查表。")
     costs = unit_costs(region)
@@ -432,17 +433,17 @@ def budget_report(
     """
     cost_override = _money(unit_cost, "每班单价")
     costs = unit_costs(region)
-    lines = rule_lines(region)
+    book = RuleBook()  # each school's own region's rule: a county may have its own
     mode_codes = dict(TerminalMode.objects.values_list("id", "code"))
     install_year = install_year or timezone.localdate().year
     classes = TeachingClass.objects.for_user(user).filter(subtree_q("school__region_path", region.path))
     total = spent = Decimal(0)
     n_total = n_built = 0
     contracts: dict[int, Decimal] = {}
-    for kind, grade, status, mode_id, planned_year in classes.values_list(
-        "school__kind", "grade", "status", "mode_id", "planned_year"
+    for path, kind, grade, status, mode_id, planned_year in classes.values_list(
+        "school__region_path", "school__kind", "grade", "status", "mode_id", "planned_year"
     ):
-        code = (mode_codes.get(mode_id) if mode_id else None) or rules.mode_for(kind, grade, lines)
+        code = (mode_codes.get(mode_id) if mode_id else None) or book.code(path, kind, grade)
         cost = cost_override if cost_override is not None else costs.get(code, Decimal(0))
         n_total += 1
         total += cost

@@ -145,3 +145,16 @@ def test_school_admins_and_auditors_cannot_confirm(world: World, client: Client)
                            content_type="application/json")
     assert response.status_code == 403
     assert not TeachingClass.objects.exclude(mode=None).exists()
+
+
+@pytest.mark.django_db
+def test_planner_uses_each_countys_own_rule(world: World) -> None:
+    from banbantong.planning import mode_rules, services
+
+    mode_rules.set_mode_rule(world.county_a, [rules.RuleLine("central_primary", 1, 12, "flat_panel")],
+                             actor=world.alice)
+    result = services.run_planner(world.city_admin, services.prepare_plan(world.city, targets="100",
+                                                                          start_year=2026))
+    modes = {a.class_id: a.mode_code for a in result.assignments}
+    assert modes[world.class_a.pk] == "flat_panel"  # county A's own rule
+    assert modes[world.class_b.pk] == "lcd_pc"  # county B follows the seeds: central primary grade 3
