@@ -65,7 +65,7 @@ def render_pdf(fh: IO[bytes], *, pages: int = PREVIEW_PAGES, width: int = PAGE_W
     """The first pages of a PDF as PNG bytes; [] when pdfium cannot read it."""
     import io
 
-    import pypdfium2 as pdfium  # type: ignore[import-untyped]
+    import pypdfium2 as pdfium
 
     try:
         document = pdfium.PdfDocument(fh.read())
