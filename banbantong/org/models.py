@@ -221,11 +221,12 @@ class ClassStatusChange(models.Model):
         verbose_name = "建设状态变更"
         ordering = ["changed_on", "id"]
         indexes = [
-            # Coverage as of a date: the changes after it that entered or left "built", by place,
-            # mode and kind, read from the index alone (a county reads only its own range).
+            # Coverage as of a date: the changes after it that entered or left "built", summed by
+            # place, mode and kind in this index's order (no sort), read from the index alone; a
+            # county reads only its own range.
             models.Index(
-                fields=["region_path", "changed_on", "mode", "kind", "is_rural", "built_delta"],
-                condition=~models.Q(built_delta=0), name="status_change_built_by_place",
+                fields=["region_path", "mode", "kind", "is_rural", "changed_on", "built_delta"],
+                condition=~models.Q(built_delta=0), name="status_change_built_in_order",
             ),
         ]
 

@@ -104,10 +104,9 @@ class CoverageReport:
             ):
                 if school_id in counts:
                     counts[school_id][2] -= n
-        ids = list(counts)
-        names: dict[int, str] = {}
-        for i in range(0, len(ids), 900):  # below SQLite's bound-parameter limit
-            names.update(School.objects.filter(id__in=ids[i : i + 900]).values_list("id", "name"))
+        names = dict(_fetch(
+            School.objects.filter(subtree_q("region_path", self.root.path)).order_by().values_list("id", "name")
+        ))
         for school_id, (path, total, built) in counts.items():
             owner = nodes.get(path)
             if owner is not None:
