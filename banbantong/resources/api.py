@@ -179,12 +179,15 @@ def cancel_upload(request: HttpRequest, session_id: str) -> Status[None]:
     return Status(204, None)
 
 
-@router.get("/resources", response=list[ResourceOut], summary="我可见的资源（kind、subject、grade 筛选，q 查找）")
+@router.get("/resources", response=list[ResourceOut], summary="我可见的资源（kind、subject、grade、lesson_id、status 筛选，mine 只看我上传的，q 查找）")
 @paginate(LimitOffsetPagination)
 def list_resources(
-    request: HttpRequest, kind: str = "", subject: str = "", grade: str = "", q: str = ""
+    request: HttpRequest, kind: str = "", subject: str = "", grade: str = "", q: str = "",
+    lesson_id: int | None = None, status: str = "", mine: bool = False,
 ) -> QuerySet[Resource]:
-    return resource_queryset(api_user(request), {"kind": kind, "subject": subject, "grade": grade, "q": q})  # type: ignore[no-any-return]
+    params = {"kind": kind, "subject": subject, "grade": grade, "q": q, "lesson": lesson_id or "", "status": status,
+              "mine": "1" if mine else ""}
+    return resource_queryset(api_user(request), params)  # type: ignore[no-any-return]
 
 
 @router.get("/resources/{int:resource_id}", response=ResourceOut, summary="资源详情")

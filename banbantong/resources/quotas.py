@@ -10,7 +10,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Count, QuerySet
+from django.db.models import Count, QuerySet, Subquery
 from django.db.models.functions import ExtractYear
 from django.utils import timezone
 
@@ -95,7 +95,7 @@ def completion(quotas: Iterable[Quota] | QuerySet[Quota]) -> dict[tuple[int, int
     rows = (Resource.objects.filter(status=Resource.Status.APPROVED, library=Resource.Library.NETWORK,
                                     reviewed_at__gte=start, reviewed_at__lt=end,
                                     kind__in={k[2] for k in keys}, subject__in={k[3] for k in keys},
-                                    school_id__in=qs.order_by().values("school_id"))
+                                    school_id__in=Subquery(qs.order_by().values("school_id")))
             .annotate(year=ExtractYear("reviewed_at")).values_list("school_id", "year", "kind", "subject")
             .annotate(n=Count("id")).order_by())
     return {(s, y, k, subj): n for s, y, k, subj, n in rows if (s, y, k, subj) in keys}

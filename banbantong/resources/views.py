@@ -39,6 +39,12 @@ def resource_queryset(user: Any, params: Any) -> Any:
         qs = qs.filter(subject=subject)
     if grade := (params.get("grade") or "").strip()[:20]:
         qs = qs.filter(grade=grade)
+    if str(params.get("lesson") or "").isdigit():
+        qs = qs.filter(catalogue_lesson_id=int(params["lesson"]))
+    if params.get("status") in Resource.Status.values:
+        qs = qs.filter(status=params["status"])
+    if params.get("mine") == "1":
+        qs = qs.filter(author_id=getattr(user, "pk", None))
     if q := (params.get("q") or "").strip()[:50]:
         qs = qs.filter(Q(title__contains=q) | Q(tags__contains=q) | Q(original_name__contains=q))
     return qs.order_by("-created_at", "-id")
@@ -63,7 +69,8 @@ def resource_list(request: AuthedRequest) -> HttpResponseBase:
     return render_list(
         request, template="resources/resource_list.html", queryset=resource_queryset(request.user, request.GET),
         columns=columns, title="资源库", export_name="资源库",
-        context={"kinds": Resource.Kind.choices, "g": request.GET, "may_upload": services.may_upload(request.user)},
+        context={"kinds": Resource.Kind.choices, "statuses": Resource.Status.choices, "g": request.GET,
+                 "may_upload": services.may_upload(request.user)},
     )
 
 

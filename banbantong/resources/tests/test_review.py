@@ -161,3 +161,16 @@ def test_api_reject_needs_reason_and_double_approve_is_400(world: World, client:
     assert PointEntry.objects.count() == 1
     client.force_login(world.alice)
     assert client.get("/api/v1/resources/review/queue").status_code == 403
+
+
+@pytest.mark.django_db
+def test_author_finds_the_outcome_in_the_list(world: World, client: Client, media: Path) -> None:
+    resource = submitted(world, title="退回的课件")
+    make_resource(world, title="别人的", actor=world.principal_a)
+    review.reject_resource(resource, actor=world.reviewer_a, reason="请补充教学目标")
+    client.force_login(world.teacher_user_a)
+    page = client.get("/resources/?mine=1&status=rejected").content.decode()
+    assert "退回的课件" in page and "别人的" not in page
+    items = client.get("/api/v1/resources?mine=true&status=rejected").json()["items"]
+    assert [(i["title"], i["review_reason"]) for i in items] == [("退回的课件", "请补充教学目标")]
+    assert "请补充教学目标" in client.get(f"/resources/{resource.pk}/").content.decode()
