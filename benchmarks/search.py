@@ -168,7 +168,9 @@ def build(docs: list[tuple[str, str]], cache: Path | None, workers: int) -> dict
     be = backend()
     token_file = cache / f"tokens-{len(docs)}.pkl" if cache else None
     cached = token_file.open("rb") if token_file and token_file.exists() else None
-    writer = None if cached or token_file is None else token_file.open("wb")
+    # Written under a temporary name and renamed when complete: an interrupted run leaves no cache.
+    partial = token_file.with_suffix(".partial") if token_file else None
+    writer = None if cached or partial is None else partial.open("wb")
     started = time.perf_counter()
     segment_s = 0.0
     pool = None
@@ -228,6 +230,8 @@ def build(docs: list[tuple[str, str]], cache: Path | None, workers: int) -> dict
     for fh in (cached, writer):
         if fh is not None:
             fh.close()
+    if writer is not None and partial is not None and token_file is not None:
+        partial.rename(token_file)
     total = time.perf_counter() - started
     ids = list(Resource.objects.order_by("pk").values_list("pk", flat=True))
     return {

@@ -16,8 +16,8 @@ from banbantong.search.text import Document, Query
 
 # A query matching more documents than this is ranked among its newest CANDIDATES matches in the
 # user's scope: ranking a million rows for a one-character query would cost seconds, and nobody
-# pages past the first screens. Counts stop there too ("超过 1000 条").
-CANDIDATES = 1000
+# pages past the first 25 screens. Counts stop there too ("超过 500 条", add a filter).
+CANDIDATES = 500
 
 
 @dataclass(frozen=True)

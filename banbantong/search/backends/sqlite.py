@@ -117,13 +117,14 @@ class SQLiteBackend:
             cur.execute(f"DELETE FROM {TABLE} WHERE rowid NOT IN (SELECT id FROM resources_resource)")  # noqa: S608
 
     def _candidates(self, query: Query, scoped: tuple[str, Any], limit: int) -> tuple[str, list[Any]]:
-        # The FTS table drives the join (its MATCH is the selective part) and hands rows over
-        # newest first, so LIMIT stops the scan early; the scope subquery is flattened into a
-        # primary-key lookup per match.
+        # The FTS table drives the join and hands rows over newest first, so LIMIT stops the
+        # scan early; the scope subquery is flattened into a primary-key lookup per match.
+        # CROSS JOIN makes SQLite keep that order: left to itself it starts from a small
+        # school's rows by index and probes the FTS table once per row.
         scoped_sql, scoped_params = scoped
         sql = (
             f"SELECT {TABLE}.rowid AS id, {_RANK} AS score FROM {TABLE} "  # noqa: S608
-            f"JOIN ({scoped_sql}) AS scoped ON scoped.id = {TABLE}.rowid "
+            f"CROSS JOIN ({scoped_sql}) AS scoped ON scoped.id = {TABLE}.rowid "
             f"WHERE {TABLE} MATCH %s ORDER BY {TABLE}.rowid DESC LIMIT %s"
         )
         return sql, [*scoped_params, match_expression(query), limit]
