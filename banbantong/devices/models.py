@@ -185,7 +185,10 @@ class TicketQuerySet(models.QuerySet["Ticket"]):
             scoped = self.filter(school_id__in=schools) if few else self._by_date(schools)
         # An integrator sees only the tickets escalated to its companies, in its schools.
         if getattr(user, "role", None) == "integrator" and not getattr(user, "is_superuser", False):
-            scoped = scoped.filter(escalated_to__in=Company.objects.filter(members=user).values("id"))
+            # Its companies (one or two) read first: a literal list lets PostgreSQL take the
+            # (escalated_to, state) index, where a subquery led it to a merge over every company.
+            companies = list(Company.objects.filter(members=user).values_list("id", flat=True))
+            scoped = scoped.filter(escalated_to__in=companies)
         return scoped
 
     def _by_date(self, schools: Any) -> TicketQuerySet:
