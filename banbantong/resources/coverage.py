@@ -2,8 +2,9 @@
 plan and a test — in a school and in the regional network it sees — and, for a region, which
 lessons nobody has covered yet.
 
-Each view is two queries whatever the size of the book: the lessons, and one grouped count of
-the book's resources by lesson with a conditional count per need and place (school / network).
+Each view is a fixed handful of queries whatever the size of the book: the lessons, then one
+grouped count by lesson and kind per place (the school's library, the networks above it), each
+led by the index that fits that place.
 """
 
 from __future__ import annotations
@@ -44,48 +45,71 @@ def _lessons(volume: Volume) -> list[Lesson]:
     return list(Lesson.objects.filter(unit__volume=volume).select_related("unit").order_by("unit__number", "number"))
 
 
-def _needs_counts(places: dict[str, Q]) -> dict[str, Any]:
-    """Count(…, filter=place & need) for every place and need: one column each."""
-    return {
-        f"{place}__{need.key}": Count("id", filter=q & Q(kind__in=need.kinds))
-        for place, q in places.items() for need in lr.NEEDS
-    }
-
-
-def _fill(lessons: list[Lesson], rows: Any, places: list[str]) -> list[LessonCoverage]:
-    by_lesson = {row["catalogue_lesson"]: row for row in rows}
-    out = []
-    for lesson in lessons:
-        row = by_lesson.get(lesson.pk, {})
-        counts = {place: {n.key: int(row.get(f"{place}__{n.key}", 0)) for n in lr.NEEDS} for place in places}
-        out.append(LessonCoverage(lesson, counts, int(row.get("schools", 0))))
+def _by_need(rows: Any) -> dict[int, dict[str, int]]:
+    """(lesson, kind, n) rows -> {lesson: {need: n}}."""
+    out: dict[int, dict[str, int]] = {}
+    for lesson_id, kind, n in rows:
+        if need := lr.need_of(kind):
+            counts = out.setdefault(lesson_id, {})
+            counts[need] = counts.get(need, 0) + n
     return out
+
+
+def _grouped(qs: Any, lesson_ids: list[int]) -> dict[int, dict[str, int]]:
+    """The book's resources of one place counted by lesson and kind: one grouped query."""
+    rows = (qs.filter(catalogue_lesson_id__in=lesson_ids, kind__in=NEED_KINDS)
+            .values_list("catalogue_lesson", "kind").annotate(n=Count("id")).order_by())
+    return _by_need(rows)
+
+
+def _network_above(path: str) -> Q:
+    return Q(library=Resource.Library.NETWORK, status=Resource.Status.APPROVED, network_path__in=ancestor_paths(path))
+
+
+def _fill(lessons: list[Lesson], places: dict[str, dict[int, dict[str, int]]],
+          schools: dict[int, int] | None = None) -> list[LessonCoverage]:
+    return [
+        LessonCoverage(lesson, {place: {n.key: counts.get(lesson.pk, {}).get(n.key, 0) for n in lr.NEEDS}
+                                for place, counts in places.items()}, (schools or {}).get(lesson.pk, 0))
+        for lesson in lessons
+    ]
 
 
 def school_matrix(volume: Volume, school: School) -> list[LessonCoverage]:
     """Every lesson of the book: what the school's own library holds (not counting resources the
-    network rejected) and what the approved networks reaching the school hold."""
-    own = Q(school_id=school.pk) & ~Q(status=Resource.Status.REJECTED)
-    network = Q(library=Resource.Library.NETWORK, status=Resource.Status.APPROVED,
-                network_path__in=ancestor_paths(school.region_path))
-    rows = (Resource.objects.filter(catalogue_lesson__unit__volume=volume, kind__in=NEED_KINDS)
-            .filter(own | network).values("catalogue_lesson")
-            .annotate(**_needs_counts({"school": own, "network": network})))
-    return _fill(_lessons(volume), rows, ["school", "network"])
+    network rejected) and what the approved networks reaching the school hold.
+
+    One grouped query per place, each led by its own index (the school's resources; the networks'
+    scope index), so the cost follows what the school and its networks hold, not the whole book's
+    resources across the province."""
+    lessons = _lessons(volume)
+    ids = [lesson.pk for lesson in lessons]
+    own = Resource.objects.filter(school_id=school.pk).exclude(status=Resource.Status.REJECTED)
+    network = Resource.objects.filter(_network_above(school.region_path))
+    return _fill(lessons, {"school": _grouped(own, ids), "network": _grouped(network, ids)})
 
 
 def region_matrix(volume: Volume, region: Region) -> list[LessonCoverage]:
     """Every lesson of the book with what any school of the region holds (as in the school view:
     its library, rejected ones aside), or an approved network above the region holds; `schools`
     counts the schools that have at least one resource of the lesson."""
-    within = subtree_q("school__region_path", region.path) & ~Q(status=Resource.Status.REJECTED)
-    above = Q(library=Resource.Library.NETWORK, status=Resource.Status.APPROVED,
-              network_path__in=ancestor_paths(region.path))
-    rows = (Resource.objects.filter(catalogue_lesson__unit__volume=volume, kind__in=NEED_KINDS)
-            .filter(within | above).values("catalogue_lesson")
-            .annotate(schools=Count("school_id", filter=within, distinct=True),
-                      **_needs_counts({"region": within | above})))
-    return _fill(_lessons(volume), rows, ["region"])
+    lessons = _lessons(volume)
+    ids = [lesson.pk for lesson in lessons]
+    within = (Resource.objects.filter(subtree_q("school__region_path", region.path),
+                                      catalogue_lesson_id__in=ids, kind__in=NEED_KINDS)
+              .exclude(status=Resource.Status.REJECTED))
+    # The region's resources of the book by lesson and kind, then (if any) the schools per lesson.
+    rows = list(within.values_list("catalogue_lesson", "kind").annotate(n=Count("id")).order_by())
+    counts = _by_need(rows)
+    schools = dict(within.values_list("catalogue_lesson").annotate(s=Count("school_id", distinct=True))
+                   .values_list("catalogue_lesson", "s").order_by()) if rows else {}
+    # Networks at or above the region, for resources of schools elsewhere (the region's own are counted).
+    elsewhere = Resource.objects.filter(_network_above(region.path)).exclude(subtree_q("school__region_path", region.path))
+    above = _grouped(elsewhere, ids)
+    for lesson_id, needs in above.items():
+        for need, n in needs.items():
+            counts.setdefault(lesson_id, {})[need] = counts.get(lesson_id, {}).get(need, 0) + n
+    return _fill(lessons, {"region": counts}, schools)
 
 
 def summary(rows: list[LessonCoverage], place: str) -> dict[str, int]:
