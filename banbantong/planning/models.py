@@ -165,8 +165,11 @@ class ScenarioItem(models.Model):
     """One class equipped in one year of a scenario."""
 
     scenario = models.ForeignKey(Scenario, on_delete=models.CASCADE, related_name="items")
-    klass = models.ForeignKey("org.TeachingClass", on_delete=models.CASCADE, related_name="+")
-    school = models.ForeignKey("org.School", on_delete=models.CASCADE, related_name="+")
+    # No database constraint on the class and school: a province plan writes ~90,000 rows at
+    # once and PostgreSQL would check both keys row by row at commit (seconds). Rows are written
+    # only from classes just read in the same transaction, and Django still cascades deletes.
+    klass = models.ForeignKey("org.TeachingClass", on_delete=models.CASCADE, related_name="+", db_constraint=False)
+    school = models.ForeignKey("org.School", on_delete=models.CASCADE, related_name="+", db_constraint=False)
     year = models.PositiveSmallIntegerField("年份")
     mode_code = models.SlugField("模式", max_length=30)
     cost = models.DecimalField("费用(元)", max_digits=10, decimal_places=2)
