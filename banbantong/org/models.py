@@ -225,8 +225,8 @@ class ClassStatusChange(models.Model):
             # place, mode and kind in this index's order (no sort), read from the index alone; a
             # county reads only its own range.
             models.Index(
-                fields=["region_path", "mode", "kind", "is_rural", "changed_on", "built_delta"],
-                condition=~models.Q(built_delta=0), name="status_change_built_in_order",
+                fields=["region_path", "mode", "kind", "is_rural", "changed_on", "built_delta", "school"],
+                condition=~models.Q(built_delta=0), name="status_change_built_covering",
             ),
         ]
 

@@ -91,19 +91,25 @@ class CoverageReport:
             return
         self._schools_loaded = True
         nodes = {n.path: n for ns in self.levels().values() for n in ns}
+        # Summed here rather than grouped by the database: both reads are index-only scans in
+        # index order, and a GROUP BY school would sort them.
         counts: dict[int, list[Any]] = {}
-        for school_id, path, total, built in (
-            _rollups(self._user, self.root.path).values("school_id", "region_path")
-            .annotate(c=Sum("classes"), b=Sum("built")).values_list("school_id", "region_path", "c", "b")
+        for school_id, path, total, built in _fetch(
+            _rollups(self._user, self.root.path).values_list("school_id", "region_path", "classes", "built")
         ):
-            counts[school_id] = [path, total, built]
+            row = counts.get(school_id)
+            if row is None:
+                counts[school_id] = [path, total, built]
+            else:
+                row[1] += total
+                row[2] += built
         if self.as_of is not None and self._past:
-            for school_id, n in (
-                _changes_after(self._user, self.root.path, self.as_of).values("school_id")
-                .annotate(n=Sum("built_delta")).values_list("school_id", "n")
+            for school_id, n in _fetch(
+                _changes_after(self._user, self.root.path, self.as_of).values_list("school_id", "built_delta")
             ):
-                if school_id in counts:
-                    counts[school_id][2] -= n
+                row = counts.get(school_id)
+                if row is not None:
+                    row[2] -= n
         names = dict(_fetch(
             School.objects.filter(subtree_q("region_path", self.root.path)).order_by().values_list("id", "name")
         ))
