@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Count, Q
+from django.db.models import Count, Q, Subquery
 
 from banbantong.core.scope import subtree_q
 from banbantong.org.models import Region, School
@@ -62,6 +62,16 @@ def _grouped(qs: Any, lesson_ids: list[int]) -> dict[int, dict[str, int]]:
     return _by_need(rows)
 
 
+def _grouped_network(qs: Any, lesson_ids: list[int]) -> dict[int, dict[str, int]]:
+    """Like `_grouped`, for network resources: led by the network scope index, the book's lessons
+    kept in Python. With a popular book, a lesson filter in SQL tempts the planner (whose
+    statistics are averages over all books) into reading all of that book's resources."""
+    wanted = set(lesson_ids)
+    rows = (qs.filter(catalogue_lesson__isnull=False, kind__in=NEED_KINDS)
+            .values_list("catalogue_lesson", "kind").annotate(n=Count("id")).order_by())
+    return _by_need(row for row in rows if row[0] in wanted)
+
+
 def _network_above(path: str) -> Q:
     return Q(library=Resource.Library.NETWORK, status=Resource.Status.APPROVED, network_path__in=ancestor_paths(path))
 
@@ -86,7 +96,7 @@ def school_matrix(volume: Volume, school: School) -> list[LessonCoverage]:
     ids = [lesson.pk for lesson in lessons]
     own = Resource.objects.filter(school_id=school.pk).exclude(status=Resource.Status.REJECTED)
     network = Resource.objects.filter(_network_above(school.region_path))
-    return _fill(lessons, {"school": _grouped(own, ids), "network": _grouped(network, ids)})
+    return _fill(lessons, {"school": _grouped(own, ids), "network": _grouped_network(network, ids)})
 
 
 def region_matrix(volume: Volume, region: Region) -> list[LessonCoverage]:
@@ -95,8 +105,9 @@ def region_matrix(volume: Volume, region: Region) -> list[LessonCoverage]:
     counts the schools that have at least one resource of the lesson."""
     lessons = _lessons(volume)
     ids = [lesson.pk for lesson in lessons]
-    within = (Resource.objects.filter(subtree_q("school__region_path", region.path),
-                                      catalogue_lesson_id__in=ids, kind__in=NEED_KINDS)
+    schools_q = School.objects.filter(subtree_q("region_path", region.path)).values("id")
+    within = (Resource.objects.filter(school_id__in=Subquery(schools_q), catalogue_lesson_id__in=ids,
+                                      kind__in=NEED_KINDS)
               .exclude(status=Resource.Status.REJECTED))
     # The region's resources of the book by lesson and kind, then (if any) the schools per lesson.
     rows = list(within.values_list("catalogue_lesson", "kind").annotate(n=Count("id")).order_by())
@@ -104,8 +115,8 @@ def region_matrix(volume: Volume, region: Region) -> list[LessonCoverage]:
     schools = dict(within.values_list("catalogue_lesson").annotate(s=Count("school_id", distinct=True))
                    .values_list("catalogue_lesson", "s").order_by()) if rows else {}
     # Networks at or above the region, for resources of schools elsewhere (the region's own are counted).
-    elsewhere = Resource.objects.filter(_network_above(region.path)).exclude(subtree_q("school__region_path", region.path))
-    above = _grouped(elsewhere, ids)
+    elsewhere = Resource.objects.filter(_network_above(region.path)).exclude(school_id__in=Subquery(schools_q))
+    above = _grouped_network(elsewhere, ids)
     for lesson_id, needs in above.items():
         for need, n in needs.items():
             counts.setdefault(lesson_id, {})[need] = counts.get(lesson_id, {}).get(need, 0) + n

@@ -155,8 +155,14 @@ class Resource(models.Model):
         ]
         indexes = [
             models.Index(fields=["library", "status", "network_path"], name="resource_network_scope"),
-            # The coverage matrix groups a volume's resources by lesson and kind.
+            # The coverage matrix groups a volume's resources by lesson and kind: a region's (all
+            # lessons), one school's, and the networks' above a school (each led by its own place).
             models.Index(fields=["catalogue_lesson", "kind"], name="resource_lesson_kind"),
+            models.Index(fields=["school", "catalogue_lesson", "kind"], name="resource_school_lesson_kind"),
+            models.Index(fields=["library", "status", "network_path", "catalogue_lesson", "kind"],
+                         name="resource_network_lesson_kind"),
+            # Quota completion: approved resources of a subject and kind reviewed within a year.
+            models.Index(fields=["status", "subject", "kind", "reviewed_at"], name="resource_quota_completion"),
         ]
 
     def __str__(self) -> str:
