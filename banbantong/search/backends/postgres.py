@@ -125,18 +125,17 @@ class PostgresBackend:
     ) -> tuple[str, list[Any]]:
         # Newest first with a LIMIT: for a common term the planner walks the primary key backwards
         # and stops after `limit` matches in scope; for a rare one it reads the GIN index. The
-        # scope is a per-row EXISTS (OFFSET 0 keeps it from becoming a join): as a join the planner
-        # read every match of a common term and hashed a teacher's whole school (3× slower at 20,000 documents). The
         # rank sits in the same select list, so it is computed only for the rows returned.
+        # (A per-row EXISTS for the scope instead of the join was measured 2–4× slower at
+        # 250,000 documents; see docs/benchmarks.md.)
         scoped_sql, scoped_params = scoped
         score = ", ts_rank(d.vector, %s::tsquery) AS score" if rank else ""
         sql = (
-            f"SELECT d.resource_id AS id{score} FROM {TABLE} d WHERE d.vector @@ %s::tsquery "  # noqa: S608
-            f"AND EXISTS (SELECT 1 FROM ({scoped_sql}) AS scoped WHERE scoped.id = d.resource_id OFFSET 0) "
-            "ORDER BY d.resource_id DESC"
+            f"SELECT d.resource_id AS id{score} FROM {TABLE} d JOIN ({scoped_sql}) AS scoped "  # noqa: S608
+            "ON scoped.id = d.resource_id WHERE d.vector @@ %s::tsquery ORDER BY d.resource_id DESC"
         )
         literal = query_literal(query)
-        params = [*([literal] if rank else []), literal, *scoped_params]
+        params = [*([literal] if rank else []), *scoped_params, literal]
         if limit is not None:
             sql += " LIMIT %s"
             params.append(limit)
