@@ -10,7 +10,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Count, QuerySet, Subquery
+from django.db.models import Count, QuerySet
 from django.db.models.functions import ExtractYear
 from django.utils import timezone
 
@@ -82,8 +82,10 @@ def quota_queryset(user: Any, params: Any) -> QuerySet[Quota]:
 def completion(quotas: Iterable[Quota] | QuerySet[Quota]) -> dict[tuple[int, int, str, str], int]:
     """Approved resources per (school, year, kind, subject) of the given tasks: one grouped query.
 
-    The years are a range on `reviewed_at` (indexed), not a year function of every row; the
-    schools are a subquery of the tasks, so a province's 15,000 tasks send no 15,000-id list."""
+    Led by the completion index (status, subject, kind, reviewed_at): the years are a range on
+    `reviewed_at`, not a year function of every row. The tasks' schools are kept in Python, not
+    in SQL: with 15,000 schools in a subquery the planner chose to read every resource of them
+    (1.4 s at 1,000,000 resources on SQLite)."""
     qs = quotas if isinstance(quotas, QuerySet) else Quota.objects.filter(pk__in=[q.pk for q in quotas])
     keys = set(qs.values_list("school_id", "year", "kind", "subject").order_by())
     if not keys:
@@ -94,8 +96,7 @@ def completion(quotas: Iterable[Quota] | QuerySet[Quota]) -> dict[tuple[int, int
     end = dt.datetime(max(years) + 1, 1, 1, tzinfo=local)
     rows = (Resource.objects.filter(status=Resource.Status.APPROVED, library=Resource.Library.NETWORK,
                                     reviewed_at__gte=start, reviewed_at__lt=end,
-                                    kind__in={k[2] for k in keys}, subject__in={k[3] for k in keys},
-                                    school_id__in=Subquery(qs.order_by().values("school_id")))
+                                    kind__in={k[2] for k in keys}, subject__in={k[3] for k in keys})
             .annotate(year=ExtractYear("reviewed_at")).values_list("school_id", "year", "kind", "subject")
             .annotate(n=Count("id")).order_by())
     return {(s, y, k, subj): n for s, y, k, subj, n in rows if (s, y, k, subj) in keys}
