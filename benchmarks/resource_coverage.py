@@ -118,6 +118,7 @@ def generate(n: int, hot: Any, others: list[int]) -> float:
     authors = [User.objects.create(username=f"bench_t{i}", role="teacher", school_id=schools[i][0]).pk
                for i in range(0, len(schools), max(1, len(schools) // 300))]
     hot_lessons = list(Lesson.objects.filter(unit__volume=hot).values_list("id", flat=True))
+    subject_of = dict(Lesson.objects.values_list("id", "unit__volume__edition__subject"))
     county_of = {path: path.rsplit("/", 2)[0] + "/" for _, path in schools}  # town path -> county path
     from banbantong.org.models import Region
 
@@ -139,7 +140,7 @@ def generate(n: int, hot: Any, others: list[int]) -> float:
                 title="资源", kind=rng.choices(kinds, weights)[0], author_id=rng.choice(authors), school_id=school_id,
                 library="network" if network else "school", network_region_id=region_ids[county] if network else None,
                 network_path=county if network else "", status=status, original_name="a.pdf", blob=blob,
-                catalogue_lesson_id=lesson,
+                catalogue_lesson_id=lesson, subject=subject_of[lesson],
             ))
         with transaction.atomic():
             Resource.objects.bulk_create(batch)
