@@ -175,7 +175,7 @@ class TeacherWeek(models.Model):
 class SchoolWeek(models.Model):
     """Per school and week: how many of its classes and teachers met the weekly minimum."""
 
-    school = models.ForeignKey("org.School", on_delete=models.CASCADE, related_name="+")
+    school = models.ForeignKey("org.School", on_delete=models.CASCADE, related_name="usage_weeks")
     region_path = models.CharField(max_length=255)
     week = models.DateField()
     lessons = models.PositiveIntegerField(default=0)

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Exists, F, OuterRef, Q, Subquery, Sum
+from django.db.models import Exists, F, FilteredRelation, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
 
 from banbantong.core.scope import scope_of, subtree_q
@@ -118,11 +118,12 @@ def compliance(user: Any, region: Place, week: dt.date, *, with_lists: bool = Tr
 def _short_schools(user: Any, region: Place, week: dt.date, total: str, compliant: str, limit: int | None) -> list[int]:
     """The first schools (in list order) with someone short this week, just enough of them to fill
     a list of `limit` rows — each such school has at least one — so a province's list reads a few
-    hundred schools' rows, not every class or teacher of the province."""
-    done = SchoolWeek.objects.filter(school_id=OuterRef("pk"), week=week).values(compliant)[:1]
+    hundred schools' rows, not every class or teacher of the province. The week's row is joined
+    once per school (LEFT JOIN on the unique (school, week) index), not looked up twice."""
     schools = (
         _schools(user, region).filter(built_count__gt=0)
-        .annotate(ok=Coalesce(Subquery(done), 0)).filter(**{f"{total}__gt": F("ok")})
+        .annotate(wk=FilteredRelation("usage_weeks", condition=Q(usage_weeks__week=week)))
+        .annotate(ok=Coalesce(F(f"wk__{compliant}"), 0)).filter(**{f"{total}__gt": F("ok")})
         .order_by("region_path", "id").values_list("id", total, "ok")
     )
     chosen, rows = [], 0
@@ -187,30 +188,45 @@ def trend(user: Any, region: Place, last_week: dt.date, weeks: int = 8) -> list[
     return out
 
 
+def _child_of(children: list[Region]) -> Any:
+    """A function from a school's region path to the child region it lies under (or None)."""
+    by_path = {c.path: c for c in children}
+    depth = len([p for p in children[0].path.split("/") if p])
+
+    def child(path: str) -> Region | None:
+        parts = [p for p in path.split("/") if p][:depth]
+        return by_path.get("/" + "/".join(parts) + "/")
+
+    return child
+
+
 def by_region(user: Any, region: Region, week: dt.date) -> list[dict[str, Any]]:
-    """Each child region's week (a city's counties, a county's towns): one conditional aggregate
-    over the schools and one over the school weeks, whatever the number of children."""
+    """Each child region's week (a city's counties, a county's towns), from two reads grouped by
+    the schools' region paths — in index order, no sort — added up per child here."""
     children = list(Region.objects.for_user(user).filter(parent=region).order_by("code", "name"))
     if not children:
         return []
-    totals = _schools(user, region).filter(built_count__gt=0).aggregate(**{
-        f"{k}{i}": Sum(field, filter=subtree_q("region_path", c.path))
-        for i, c in enumerate(children) for k, field in (("c", "built_count"), ("t", "teacher_count"))
-    })
-    done = _school_weeks(user, region).filter(week=week).aggregate(**{
-        f"{k}{i}": Sum(field, filter=subtree_q("region_path", c.path) & (BBT if k in "ct" else Q()))
-        for i, c in enumerate(children)
-        for k, field in (("c", "compliant_classes"), ("t", "compliant_teachers"), ("n", "lessons"), ("f", "flagged"))
-    })
-    out = []
-    for i, c in enumerate(children):
-        classes, teachers = totals[f"c{i}"] or 0, totals[f"t{i}"] or 0
-        ok_c, ok_t = done[f"c{i}"] or 0, done[f"t{i}"] or 0
-        out.append({"region": c, "classes": classes, "compliant": ok_c, "share": coverage_percent(ok_c, classes),
-                    "teachers": teachers, "teachers_compliant": ok_t,
-                    "teacher_share": coverage_percent(ok_t, teachers),
-                    "lessons": done[f"n{i}"] or 0, "flagged": done[f"f{i}"] or 0})
-    return out
+    child = _child_of(children)
+    sums: dict[int, dict[str, int]] = {c.pk: dict.fromkeys(("c", "t", "ok_c", "ok_t", "n", "f"), 0) for c in children}
+    totals = (_schools(user, region).filter(built_count__gt=0).values("region_path").order_by("region_path")
+              .annotate(c=Sum("built_count"), t=Sum("teacher_count")))
+    for row in totals:
+        if (c := child(row["region_path"])) is not None:
+            sums[c.pk]["c"] += row["c"] or 0
+            sums[c.pk]["t"] += row["t"] or 0
+    done = (_school_weeks(user, region).filter(week=week).values("region_path").order_by("region_path")
+            .annotate(ok_c=Sum("compliant_classes", filter=BBT), ok_t=Sum("compliant_teachers", filter=BBT),
+                      n=Sum("lessons"), f=Sum("flagged")))
+    for row in done:
+        if (c := child(row["region_path"])) is not None:
+            for k in ("ok_c", "ok_t", "n", "f"):
+                sums[c.pk][k] += row[k] or 0
+    return [
+        {"region": c, "classes": v["c"], "compliant": v["ok_c"], "share": coverage_percent(v["ok_c"], v["c"]),
+         "teachers": v["t"], "teachers_compliant": v["ok_t"], "teacher_share": coverage_percent(v["ok_t"], v["t"]),
+         "lessons": v["n"], "flagged": v["f"]}
+        for c in children for v in [sums[c.pk]]
+    ]
 
 
 def flagged_records(user: Any, region: Place, week: dt.date | None = None) -> Any:
