@@ -8,6 +8,7 @@ urlpatterns = [
     path("upload/", views.upload, name="upload"),
     path("<int:resource_id>/", views.resource_detail, name="detail"),
     path("<int:resource_id>/download", views.download, name="download"),
+    path("<int:resource_id>/preview/<int:number>.png", views.preview_page, name="preview_page"),
     path("catalogue/", catalogue_views.catalogue_list, name="catalogue"),
     path("catalogue/<int:volume_id>/", catalogue_views.volume_detail, name="volume"),
     path("catalogue/import/", catalogue_views.catalogue_import, name="catalogue_import"),

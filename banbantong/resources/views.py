@@ -10,7 +10,8 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadhandler import TemporaryFileUploadHandler
 from django.db.models import Q
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.core.files.storage import default_storage
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.template.defaultfilters import filesizeformat
@@ -22,7 +23,7 @@ from django.views.decorators.http import require_safe
 from banbantong.core.http import AuthedRequest
 from banbantong.core.listing import Col, render_list
 from banbantong.core.scope import get_for_user
-from banbantong.resources import points, review, rules, services, storage
+from banbantong.resources import points, previews, review, rules, services, storage
 from banbantong.resources.forms import ResourceUploadForm
 from banbantong.resources.models import Blob, Lesson, Resource
 
@@ -90,6 +91,7 @@ def detail_response(request: AuthedRequest, resource_id: int, *, review_error: s
                   and Resource.objects.reviewable_by(request.user).filter(pk=resource.pk).exists())
     return render(request, "resources/resource_detail.html", {
         "resource": resource, "blob": resource.blob, "may_upload": services.may_upload(request.user),
+        "preview": (preview := previews.preview_of(resource.blob)), "preview_pages": range(1, preview.pages + 1),
         "can_review": can_review, "review_error": review_error, "reason": reason,
         "can_resubmit": resource.status == Resource.Status.REJECTED and resource.author_id == request.user.pk,
     }, status=400 if review_error else 200)
@@ -180,6 +182,21 @@ def download(request: AuthedRequest, resource_id: int) -> HttpResponseBase:
         # Use counts once per download, not once per Range request of a resumed or streamed one.
         points.record_download(resource, actor=request.user)
     return download_response(request, resource.blob, resource.original_name)
+
+
+@login_required
+@require_safe
+def preview_page(request: AuthedRequest, resource_id: int, number: int) -> HttpResponseBase:
+    """One page image of the resource's preview (made on first view of the resource)."""
+    resource = get_for_user(Resource.objects.select_related("blob"), request.user, pk=resource_id)
+    preview = previews.preview_of(resource.blob)
+    if preview.kind != "pages" or not 1 <= number <= preview.pages:
+        raise Http404("没有这一页预览。")
+    response = FileResponse(default_storage.open(previews.page_key(resource.blob, number), "rb"),
+                            content_type="image/png")
+    response["Cache-Control"] = "private, max-age=86400"  # a blob's preview never changes
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 def download_response(request: HttpRequest, blob: Blob, name: str) -> HttpResponseBase:

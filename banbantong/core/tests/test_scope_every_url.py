@@ -285,6 +285,12 @@ def usage_rule_put_case(w: World, client: Client) -> None:
     assert ComplianceRule.objects.get(region=w.county_a).class_min_per_week == 8
 
 
+def resource_preview_case(w: World, client: Client) -> None:
+    from banbantong.resources.tests.test_previews import preview_page_case
+
+    preview_page_case(w, client)
+
+
 CASES: dict[str, Case] = {
     # pages
     "core:dashboard": list_page("/", "文峰", "alice", "bob"),
@@ -412,6 +418,7 @@ CASES: dict[str, Case] = {
     "api:cancel_upload": resources_kit.upload_session_case("delete", "", ok=(204,)),
     "search:search": search_kit.search_case("/search/?q=fs"),
     "api:search_resources": search_kit.search_case("/api/v1/resources/search?q=%E5%88%86%E6%95%B8"),
+    "resources:preview_page": resource_preview_case,
     "resources:catalogue": resources_kit.catalogue_list_case("/resources/catalogue/"),
     "resources:volume": resources_kit.volume_case(lambda w, v: f"/resources/catalogue/{v.pk}/"),
     "resources:catalogue_import": resources_kit.catalogue_import_case(api=False),

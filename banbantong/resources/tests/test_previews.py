@@ -83,3 +83,37 @@ def test_office_with_libreoffice_becomes_images(world: World) -> None:
 def test_a_broken_pdf_has_no_pages_but_no_error(world: World) -> None:
     resource = make_resource(world)  # the kit's PDF: a header and noise
     assert previews.preview_of(resource.blob).kind in {"none", "text"}
+
+
+def preview_page_case(w: World, client: object) -> None:
+    """Scope case (core/tests/test_scope_every_url.py): the page image of a PDF of school A."""
+    from django.test import Client
+
+    from banbantong.resources.tests.kit import isolated_media
+
+    assert isinstance(client, Client)
+    with isolated_media():
+        resource = make_resource(w, content=real_pdf(2), name="课件.pdf")
+        url = f"/resources/{resource.pk}/preview/1.png"
+        client.force_login(w.teacher_user_a)
+        response = client.get(url)
+        assert response.status_code == 200 and response["Content-Type"] == "image/png"
+        b"".join(response.streaming_content)  # type: ignore[attr-defined]
+        client.force_login(w.bob)
+        assert client.get(url).status_code == 404
+
+
+@pytest.mark.django_db
+def test_detail_page_shows_the_preview(world: World, client: object) -> None:
+    from django.test import Client
+
+    assert isinstance(client, Client)
+    resource = make_resource(world, content=real_pdf(2), name="课件.pdf")
+    client.force_login(world.teacher_user_a)
+    page = client.get(f"/resources/{resource.pk}/").content.decode()
+    assert 'data-preview="pages"' in page and f"/resources/{resource.pk}/preview/2.png" in page
+    assert client.get(f"/resources/{resource.pk}/preview/3.png").status_code == 404  # only two pages
+    video = make_resource(world, title="微课", name="微课.mp4", kind="video",
+                          content=b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + b"\x00" * 2000)
+    page = client.get(f"/resources/{video.pk}/").content.decode()
+    assert "<video" in page and f"/resources/{video.pk}/download" in page
