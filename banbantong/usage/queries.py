@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Exists, F, FilteredRelation, OuterRef, Q, Subquery, Sum
+from django.db.models import Exists, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
 
 from banbantong.core.scope import scope_of, subtree_q
@@ -28,6 +28,7 @@ from banbantong.usage.models import (
 from banbantong.usage.rules import iso_week
 
 SHORT_LIST_LIMIT = 500
+SHORT_SCAN_SLICE = 2000  # schools read at a time while filling a short list
 
 
 @dataclass
@@ -118,21 +119,28 @@ def compliance(user: Any, region: Place, week: dt.date, *, with_lists: bool = Tr
 def _short_schools(user: Any, region: Place, week: dt.date, total: str, compliant: str, limit: int | None) -> list[int]:
     """The first schools (in list order) with someone short this week, just enough of them to fill
     a list of `limit` rows — each such school has at least one — so a province's list reads a few
-    hundred schools' rows, not every class or teacher of the province. The week's row is joined
-    once per school (LEFT JOIN on the unique (school, week) index), not looked up twice."""
-    schools = (
-        _schools(user, region).filter(built_count__gt=0)
-        .annotate(wk=FilteredRelation("usage_weeks", condition=Q(usage_weeks__week=week)))
-        .annotate(ok=Coalesce(F(f"wk__{compliant}"), 0)).filter(**{f"{total}__gt": F("ok")})
-        .order_by("region_path", "id").values_list("id", total, "ok")
-    )
-    chosen, rows = [], 0
-    for sid, n, ok in (schools[:limit] if limit else schools):
-        chosen.append(sid)
-        rows += n - ok
-        if limit and rows >= limit:
-            break
-    return chosen
+    hundred schools' classes or teachers, not all of them.
+
+    Two index-only reads, joined here: the week's compliant counts (one row per school with
+    records) and the schools' totals in list order, read in slices until the list is full. No
+    join in the database, whose plan for it changed with the length of the history.
+    """
+    done = dict(_school_weeks(user, region).filter(week=week, bbt=True).values_list("school_id", compliant))
+    schools = (_schools(user, region).filter(built_count__gt=0).order_by("region_path", "id")
+               .values_list("id", total))
+    chosen, rows, start = [], 0, 0
+    while True:
+        batch = list(schools[start : start + SHORT_SCAN_SLICE])
+        for sid, n in batch:
+            short = n - done.get(sid, 0)
+            if short > 0:
+                chosen.append(sid)
+                rows += short
+                if limit and rows >= limit:
+                    return chosen
+        if len(batch) < SHORT_SCAN_SLICE:
+            return chosen
+        start += SHORT_SCAN_SLICE
 
 
 def short_classes(user: Any, region: Place, week: dt.date, limit: int | None = SHORT_LIST_LIMIT) -> list[dict[str, Any]]:
@@ -176,7 +184,9 @@ def trend(user: Any, region: Place, last_week: dt.date, weeks: int = 8) -> list[
     first = last_week - dt.timedelta(weeks=weeks - 1)
     rows = {
         r["week"]: r
-        for r in _school_weeks(user, region).filter(week__gte=first, week__lte=last_week)
+        # The weeks as a list, not a range: each is then an exact prefix of the covering index
+        # (week, region_path, …), so a county reads its own rows only, whatever the history.
+        for r in _school_weeks(user, region).filter(week__in=[first + dt.timedelta(weeks=i) for i in range(weeks)])
         .values("week").annotate(c=Sum("compliant_classes", filter=BBT), t=Sum("compliant_teachers", filter=BBT))
         .order_by()
     }
