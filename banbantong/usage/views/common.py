@@ -6,6 +6,7 @@ import datetime as dt
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.utils.translation import gettext_lazy as _
 
 from banbantong.core.http import AuthedRequest
 from banbantong.core.scope import get_for_user
@@ -13,7 +14,8 @@ from banbantong.org import queries as org_queries
 from banbantong.org.models import Region
 from banbantong.usage import rules
 
-WEEKDAYS = ["一", "二", "三", "四", "五", "六", "日"]
+# Column heads of a week, Monday first (translated: "Mon" … "Sun").
+WEEKDAYS = [_("周一"), _("周二"), _("周三"), _("周四"), _("周五"), _("周六"), _("周日")]
 
 
 def week_of(request: AuthedRequest, default: dt.date) -> dt.date:
