@@ -289,6 +289,27 @@ def cpu_model() -> str:
     return platform.processor() or "unknown CPU"
 
 
+def report(rows: list[Row], *, explain_slow: bool = False) -> None:
+    """The table of timed pages against the target, then the slowest query of each slow one
+    (devices.py prints its pages the same way)."""
+    width = max(len(r.url) for r in rows)
+    print(f"{'user':<15} {'url':<{width}}  {'median ms':>9}  {'p95 ms':>7}  {'target':>8}       {'queries':>7}  "
+          f"{'sql ms':>7}  {'slowest q':>9}")
+    for r in rows:
+        verdict = "ok" if r.p95 < TARGET_P95_MS else "SLOW"
+        print(f"{r.user:<15} {r.url:<{width}}  {r.median:9.1f}  {r.p95:7.1f}  <{TARGET_P95_MS:.0f} ms {verdict:<4}  "
+              f"{r.queries:7d}  {r.sql_ms:7.1f}  {r.slowest_ms:9.1f}")
+    slow = [r for r in rows if r.p95 >= TARGET_P95_MS]
+    if slow:
+        print(f"\n{len(slow)} of {len(rows)} above target. Slowest query of each:")
+        for r in slow:
+            print(f"  {r.user} {r.url}: {r.slowest_ms:.1f} ms  {r.slowest_sql[:300]}")
+            if explain_slow:
+                print(explain(r.slowest_sql))
+    else:
+        print(f"\nall {len(rows)} within target")
+
+
 def machine() -> str:
     """The machine line every benchmark prints (planning.py and usage.py import it)."""
     import django
@@ -359,21 +380,7 @@ def run(args: argparse.Namespace) -> None:
         for url in urls:
             rows.append(measure(client, label, url, args.repeat))
 
-    width = max(len(r.url) for r in rows)
-    print(f"{'user':<15} {'url':<{width}}  {'median ms':>9}  {'p95 ms':>7}  {'target':>8}       {'queries':>7}  {'sql ms':>7}  {'slowest q':>9}")
-    for r in rows:
-        verdict = "ok" if r.p95 < TARGET_P95_MS else "SLOW"
-        print(f"{r.user:<15} {r.url:<{width}}  {r.median:9.1f}  {r.p95:7.1f}  <{TARGET_P95_MS:.0f} ms {verdict:<4}  "
-              f"{r.queries:7d}  {r.sql_ms:7.1f}  {r.slowest_ms:9.1f}")
-    slow = [r for r in rows if r.p95 >= TARGET_P95_MS]
-    if slow:
-        print(f"\n{len(slow)} of {len(rows)} above target. Slowest query of each:")
-        for r in slow:
-            print(f"  {r.user} {r.url}: {r.slowest_ms:.1f} ms  {r.slowest_sql[:300]}")
-            if args.explain:
-                print(explain(r.slowest_sql))
-    else:
-        print(f"\nall {len(rows)} within target")
+    report(rows, explain_slow=args.explain)
     if args.profile:
         import cProfile
         import pstats
