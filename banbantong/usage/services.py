@@ -41,11 +41,16 @@ MAX_EVENTS_PER_BATCH = 5000
 # --- Calendar and rules -----------------------------------------------------------------------
 
 
-def semester_for(school: School, day: dt.date) -> Semester | None:
-    ids = path_ids(school.region_path)
+def semester_at(region_path: str, day: dt.date) -> Semester | None:
+    """The semester the day falls in, set at or above the region (the deepest one wins)."""
+    ids = path_ids(region_path)
     candidates = list(Semester.objects.filter(region_id__in=ids, start__lte=day, end__gte=day))
     depth = {rid: i for i, rid in enumerate(ids)}
     return max(candidates, key=lambda s: depth.get(s.region_id, 0)) if candidates else None
+
+
+def semester_for(school: School, day: dt.date) -> Semester | None:
+    return semester_at(school.region_path, day)
 
 
 def calendar_for(school: School, semester: Semester) -> rules.CalendarFacts:

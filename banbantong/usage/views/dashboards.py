@@ -23,7 +23,7 @@ from banbantong.core.scope import get_for_user, path_ids
 from banbantong.org import queries as org_queries
 from banbantong.org.models import Region, School, Teacher, TeachingClass
 from banbantong.usage import queries, rules, services
-from banbantong.usage.models import LessonRecord, Semester
+from banbantong.usage.models import LessonRecord
 from banbantong.usage.views.common import region_of, week_of
 
 # The dashboard shows this many names per short list; the Excel export has all of them.
@@ -48,13 +48,6 @@ def _trend_chart(points: list[tuple[dt.date, Any, Any]]) -> Any:
     )
 
 
-def _semester_of(path: str, day: dt.date) -> Semester | None:
-    """The semester the day falls in, set at or above this region (the deepest one wins)."""
-    ids = path_ids(path)
-    found = list(Semester.objects.filter(region_id__in=ids, start__lte=day, end__gte=day))
-    return max(found, key=lambda s: ids.index(s.region_id)) if found else None
-
-
 def _export(place: Any, week: dt.date, user: Any) -> HttpResponseBase:
     full = queries.compliance(user, place, week, limit=None)
     return workbook_response(f"{place.name}应用达标-{rules.iso_week(week)}.xlsx", [
@@ -76,7 +69,7 @@ def _place_context(request: AuthedRequest, place: Any, path: str, monday: dt.dat
     """What the region and the school dashboards share: figures, short lists, trend, the rule."""
     report = queries.compliance(request.user, place, monday, limit=SHORT_SHOWN)
     class_min, teacher_min, non_bbt_min = services.rule_for(path)
-    semester = _semester_of(path, monday + dt.timedelta(days=2))
+    semester = services.semester_at(path, monday + dt.timedelta(days=2))
     non_bbt = queries.semester_teachers(request.user, place, semester, non_bbt_min) if semester else (0, 0)
     return {
         "report": report, "week": rules.iso_week(monday), "monday": monday,
