@@ -1,4 +1,5 @@
-"""API: coverage, the rollout planner, the budget and targets — the numbers of the pages and CLI."""
+"""API: coverage, the rollout planner, the budget, targets and the mode catalogue — the numbers
+and the writes of the pages and CLI."""
 
 import datetime as dt
 from typing import Any
@@ -12,7 +13,7 @@ from banbantong.core.jsonout import plain
 from banbantong.core.scope import get_for_user
 from banbantong.org.filters import ClassFilter, filter_classes
 from banbantong.org.models import Region
-from banbantong.planning import coverage, mode_rules, services
+from banbantong.planning import coverage, mode_catalogue, mode_rules, services
 from banbantong.planning.models import Scenario
 from banbantong.planning.suggestions import confirm_suggested_modes, suggestion_summary
 
@@ -59,6 +60,23 @@ class PaymentTermsIn(Schema):
 class TargetsIn(Schema):
     targets: str
     start_year: int
+
+
+class ModeIn(Schema):
+    code: str
+    name: str
+    unit_cost: str | float | None = None
+    components: str = ""
+    aliases: str | list[str] = ""
+
+
+class ModeEditIn(Schema):
+    """Fields left out are left as they are."""
+
+    name: str | None = None
+    components: str | None = None
+    unit_cost: str | float | None = None
+    aliases: str | list[str] | None = None
 
 
 def _regional_region(request: HttpRequest, region_id: int) -> Region:
@@ -126,7 +144,7 @@ def scenario_detail(request: HttpRequest, scenario_id: int) -> Any:
 @router.get("/mode-rule", summary="区域的默认模式规则（own：本区域自定；source：规则来自哪个区域，空为方案默认）")
 def get_mode_rule(request: HttpRequest, region: int) -> Any:
     reg = _regional_region(request, region)
-    return {"region": reg.name, **mode_rules.effective_rule(reg).as_dict(mode_rules.mode_names())}
+    return {"region": reg.name, **mode_rules.effective_rule(reg).as_dict(mode_rules.mode_names(reg))}
 
 
 @router.put("/mode-rule", summary="设定本区域的默认模式规则（整体替换；同类学校的年级段不能重叠）")
@@ -134,14 +152,50 @@ def put_mode_rule(request: HttpRequest, region: int, payload: ModeRuleIn) -> Any
     reg = _regional_region(request, region)
     lines = mode_rules.parse_lines(line.dict() for line in payload.lines)
     rule = mode_rules.set_mode_rule(reg, lines, actor=api_user(request))
-    return {"region": reg.name, **rule.as_dict(mode_rules.mode_names())}
+    return {"region": reg.name, **rule.as_dict(mode_rules.mode_names(reg))}
 
 
 @router.delete("/mode-rule", summary="删除本区域的规则，恢复沿用上级（或方案默认）规则")
 def delete_mode_rule(request: HttpRequest, region: int) -> Any:
     reg = _regional_region(request, region)
     rule = mode_rules.clear_mode_rule(reg, actor=api_user(request))
-    return {"region": reg.name, **rule.as_dict(mode_rules.mode_names())}
+    return {"region": reg.name, **rule.as_dict(mode_rules.mode_names(reg))}
+
+
+@router.get("/modes", summary="区域的班班通模式目录（继承的、本区域覆盖的和本区域新增的）")
+def list_modes(request: HttpRequest, region: int) -> Any:
+    reg = _regional_region(request, region)
+    return plain({"region": reg.name, "modes": [e.as_dict() for e in mode_catalogue.entries(reg)]})
+
+
+@router.post("/modes", summary="为本区域新增模式（代码在本区域目录中不能重复）")
+def add_mode(request: HttpRequest, region: int, payload: ModeIn) -> Any:
+    reg = _regional_region(request, region)
+    mode = mode_catalogue.add_mode(reg, actor=api_user(request), **payload.dict())
+    return plain(mode_catalogue.entry(reg, mode.code).as_dict())
+
+
+def _edit_mode(request: HttpRequest, region: int, code: str, payload: ModeEditIn) -> Any:
+    reg = _regional_region(request, region)
+    mode_catalogue.edit_mode(reg, code, actor=api_user(request), **payload.dict())
+    return plain(mode_catalogue.entry(reg, code).as_dict())
+
+
+@router.put("/modes/{code}", summary="修改本区域的模式（继承的模式在本区域另存一份，不改上级）")
+def put_mode(request: HttpRequest, region: int, code: str, payload: ModeEditIn) -> Any:
+    return _edit_mode(request, region, code, payload)
+
+
+@router.patch("/modes/{code}", summary="修改本区域的模式（只改给出的字段）")
+def patch_mode(request: HttpRequest, region: int, code: str, payload: ModeEditIn) -> Any:
+    return _edit_mode(request, region, code, payload)
+
+
+@router.delete("/modes/{code}", summary="删除本区域新增的模式（无班级和规则使用时），或删除覆盖、恢复继承的设置")
+def delete_mode(request: HttpRequest, region: int, code: str) -> Any:
+    reg = _regional_region(request, region)
+    now = mode_catalogue.delete_mode(reg, code, actor=api_user(request))
+    return plain({"deleted": code, "now": mode_catalogue.entry(reg, code).as_dict() if now else None})
 
 
 @router.get("/suggested-modes", summary="筛选范围内尚未确定模式的教学班数及按规则建议的模式")

@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from banbantong.core.scope import scope_of, subtree_q
 from banbantong.org.models import ClassRollup, ClassStatusChange, Region, School
-from banbantong.planning.models import TerminalMode
+from banbantong.planning.mode_catalogue import Catalogue
 from banbantong.planning.rules import coverage_percent
 
 
@@ -236,7 +236,8 @@ def _coverage(user: Any, region: Region, *, as_of: dt.date | None = None) -> Cov
         if path != region.path and parent_path in nodes:
             parents.append((nodes[path], nodes[parent_path]))
 
-    mode_names = dict(TerminalMode.objects.values_list("id", "name"))
+    catalogue = Catalogue()  # a mode by the name the report's region gives it (it may rename)
+    mode_names = {mid: catalogue.name(region.path, mid) for mid in catalogue.by_id}
     kind_labels = dict(School.Kind.choices)
     by_mode: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     by_kind: dict[str, list[int]] = defaultdict(lambda: [0, 0])

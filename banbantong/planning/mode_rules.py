@@ -18,6 +18,7 @@ from banbantong.core import audit
 from banbantong.core.scope import path_ids
 from banbantong.org.models import Region, School
 from banbantong.planning import rules
+from banbantong.planning.mode_catalogue import names_at
 from banbantong.planning.models import ModeRule, TerminalMode
 
 
@@ -41,8 +42,11 @@ class EffectiveRule:
         }
 
 
-def mode_names() -> dict[str, str]:
-    return dict(TerminalMode.objects.filter(region__isnull=True).values_list("code", "name"))
+def mode_names(region: Region | None = None) -> dict[str, str]:
+    """Code -> name of the modes a rule may name: the region's catalogue (its own modes too)."""
+    if region is None:
+        return dict(TerminalMode.objects.filter(region__isnull=True).values_list("code", "name"))
+    return names_at(region)
 
 
 def effective_rule(region: Region) -> EffectiveRule:
@@ -90,7 +94,7 @@ def set_mode_rule(region: Region, lines: list[rules.RuleLine], *, actor: Any) ->
     """Replace the region's own rule with these lines (all or nothing, audited)."""
     _check_admin(actor)
     kinds = dict(School.Kind.choices)
-    errors = rules.check_rule_lines(lines, kinds=kinds, modes=mode_names())
+    errors = rules.check_rule_lines(lines, kinds=kinds, modes=mode_names(region))
     if errors:
         raise ValidationError(errors)
     Region.objects.select_for_update().filter(pk=region.pk).first()  # one editor at a time

@@ -1,4 +1,5 @@
-"""Pages for the default-mode rule of a region and for confirming suggested modes in bulk."""
+"""Pages for a region's mode catalogue (list, add, edit, delete, Excel), its default-mode rule,
+and for confirming suggested modes in bulk."""
 
 from __future__ import annotations
 
@@ -6,24 +7,86 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
+from banbantong.core.excel import workbook_response
 from banbantong.core.http import AuthedRequest
 from banbantong.org.filters import ClassFilter, filter_classes, filter_params
 from banbantong.org.models import School
-from banbantong.planning import mode_rules, rules
+from banbantong.planning import mode_catalogue, mode_rules, rules
 from banbantong.planning.suggestions import confirm_suggested_modes, suggestion_summary
 from banbantong.planning.views import _ctx, _errors, _region
 
 BLANK_ROWS = 3
+MODE_FIELDS = ("code", "name", "components", "unit_cost", "aliases")
+EXPORT_HEADERS = ["代码", "名称", "设备组成", "每班单价(元)", "别名", "来源", "使用班数"]
+
+
+def _modes_url(region_id: int) -> str:
+    return f"{reverse('planning:modes')}?region={region_id}"
+
+
+@login_required
+def modes_page(request: AuthedRequest) -> HttpResponseBase:
+    """The region's mode catalogue: inherited modes, its overrides and its own; add a mode."""
+    region = _region(request)
+    form = {k: "" for k in MODE_FIELDS}
+    if request.method == "POST":
+        form = {k: request.POST.get(k, "") for k in MODE_FIELDS}
+        try:
+            mode = mode_catalogue.add_mode(region, actor=request.user, **form)
+        except ValidationError as exc:
+            _errors(request, exc)
+        else:
+            messages.success(request, f"模式“{mode.name}”已加入本区域的模式目录。")
+            return redirect(_modes_url(region.pk))
+    entries = mode_catalogue.entries(region)
+    if request.GET.get("export") == "xlsx":
+        rows = [[e.mode.code, e.mode.name, e.mode.components, e.mode.unit_cost, e.mode.aliases, e.source_label,
+                 e.classes] for e in entries]
+        return workbook_response(f"{region.name}班班通模式目录.xlsx", [("模式目录", EXPORT_HEADERS, rows)])
+    rule = mode_rules.effective_rule(region)
+    names = {e.mode.code: e.mode.name for e in entries}
+    kinds = dict(School.Kind.choices)
+    return render(request, "planning/modes.html", _ctx(
+        request, region, entries=entries, form=form, rule=rule,
+        rule_lines=[(kinds.get(x.kind, x.kind), x.grade_min, x.grade_max, names.get(x.mode_code, x.mode_code))
+                    for x in rule.lines],
+    ))
+
+
+@login_required
+def mode_edit(request: AuthedRequest, code: str) -> HttpResponse:
+    """One mode for the region: change its name, equipment, price or aliases; delete its own row."""
+    region = _region(request)
+    entry = mode_catalogue.entry(region, code)  # 404 when the region's catalogue has no such mode
+    form = {k: getattr(entry.mode, k) for k in MODE_FIELDS}
+    if request.method == "POST":
+        try:
+            if request.POST.get("action") == "delete":
+                now = mode_catalogue.delete_mode(region, code, actor=request.user)
+                messages.success(request, f"已恢复使用{entry.inherited_from}的“{now.name}”。" if now
+                                 else f"模式“{entry.mode.name}”已删除。")
+                return redirect(_modes_url(region.pk))
+            form.update({k: request.POST.get(k, "") for k in MODE_FIELDS if k != "code"})
+            mode_catalogue.edit_mode(region, code, actor=request.user, name=form["name"],
+                                     components=form["components"], unit_cost=form["unit_cost"],
+                                     aliases=form["aliases"])
+        except ValidationError as exc:
+            _errors(request, exc)
+        else:
+            messages.success(request, f"模式“{form['name']}”已保存（仅对本区域及下级生效）。")
+            return redirect(_modes_url(region.pk))
+    return render(request, "planning/mode_edit.html", _ctx(request, region, entry=entry, form=form))
 
 
 @login_required
 def mode_rule(request: AuthedRequest) -> HttpResponse:
     """See and edit which mode each school kind and grade band gets in a region."""
     region = _region(request)
-    modes = mode_names = mode_rules.mode_names()
+    modes = mode_names = mode_rules.mode_names(region)
     rows: list[dict[str, str]] | None = None
     if request.method == "POST":
         action = request.POST.get("action", "save")

@@ -40,6 +40,7 @@ class Candidate:
     school_id: int
     grade: int
     mode_code: str
+    cost: Decimal | None = None  # the class's own price (its region's catalogue); None: unit_costs
 
 
 @dataclass
@@ -143,7 +144,7 @@ def plan_rollout(
         while plan.equipped < plan.need and order:
             queue = order[0]
             nxt = queue[0]
-            cost = unit_costs.get(nxt.mode_code, Decimal(0))
+            cost = nxt.cost if nxt.cost is not None else unit_costs.get(nxt.mode_code, Decimal(0))
             if budget_per_year is not None and plan.cost + cost > budget_per_year:
                 break
             queue.popleft()

@@ -22,6 +22,7 @@ from banbantong.core.scope import path_ids, subtree_q
 from banbantong.org.models import ClassStatusChange, Region, School, TeachingClass
 from banbantong.org.survey.write import TableWriter
 from banbantong.planning import rules
+from banbantong.planning.mode_catalogue import Catalogue, edit_mode
 from banbantong.planning.models import (
     CoverageTarget,
     FundingSource,
@@ -79,13 +80,8 @@ def find_region(name: str, user: Any = None) -> Region:
 
 
 def unit_costs(region: Region) -> dict[str, Decimal]:
-    """Unit cost by mode code: the nearest region's own catalogue entry, else the default."""
-    ancestry = path_ids(region.path)
-    costs = {m.code: m.unit_cost for m in TerminalMode.objects.filter(region__isnull=True)}
-    depth = {rid: i for i, rid in enumerate(ancestry)}
-    for m in sorted(TerminalMode.objects.filter(region_id__in=ancestry), key=lambda m: depth.get(m.region_id or 0, 0)):
-        costs[m.code] = m.unit_cost
-    return costs
+    """Unit cost by mode code in the region's catalogue (the nearest region's row wins)."""
+    return {code: m.unit_cost for code, m in Catalogue.for_region(region).modes_at(region.path).items()}
 
 
 def rule_lines(region: Region) -> list[rules.RuleLine]:
@@ -102,30 +98,11 @@ def rule_lines(region: Region) -> list[rules.RuleLine]:
     return []
 
 
-def modes_by_code() -> dict[str, TerminalMode]:
-    return {m.code: m for m in TerminalMode.objects.filter(region__isnull=True)}
-
-
-@transaction.atomic
 def set_unit_cost(region: Region, code: str, cost: object, *, actor: Any) -> TerminalMode:
-    """A region's own price for a mode (the catalogue entry is created for the region if needed)."""
-    _check_planner(actor)
-    amount = _money(cost, "每班单价")
-    if amount is None:
+    """A region's own price for a mode in its catalogue (an override row if it is inherited)."""
+    if cost is None or str(cost).strip() == "":
         raise ValidationError("请填写每班单价。")
-    base = TerminalMode.objects.filter(region__isnull=True, code=code).first()
-    if base is None:
-        raise ValidationError(f"未知的班班通模式：{code}")
-    mode, created = TerminalMode.objects.get_or_create(
-        region=region, code=code,
-        defaults={"name": base.name, "components": base.components, "unit_cost": amount, "aliases": base.aliases},
-    )
-    before = {"unit_cost": None if created else str(mode.unit_cost)}
-    mode.unit_cost = amount
-    mode.save(update_fields=["unit_cost"])
-    audit.record(audit.Action.UPDATE, mode, actor=actor, before=before, after={"unit_cost": str(amount)},
-                 place=(region.path, None))
-    return mode
+    return edit_mode(region, code, unit_cost=cost, actor=actor)
 
 
 # --- Targets -----------------------------------------------------------------------------------
@@ -202,8 +179,7 @@ def run_planner(user: Any, spec: PlanInput) -> PlanResult:
     """Load the region's classes as the user sees them and plan their rollout."""
     region = spec.region
     classes = TeachingClass.objects.for_user(user).filter(subtree_q("school__region_path", region.path))
-    book = RuleBook()  # each school's own region's rule: a county may have its own
-    mode_codes = dict(TerminalMode.objects.values_list("id", "code"))
+    book = RuleBook()  # each school's own region's rule and catalogue: a county may have its own
     schools: dict[int, dict[str, Any]] = {
         s["id"]: {**s, "classes": 0, "built": 0}
         for s in School.objects.for_user(user).filter(subtree_q("region_path", region.path))
@@ -221,13 +197,15 @@ def run_planner(user: Any, spec: PlanInput) -> PlanResult:
             built += 1
             school["built"] += 1
             continue
-        code = mode_codes.get(mode_id) if mode_id else None
-        candidates.append(Candidate(cid, school_id, grade, code or book.code(school["region_path"], school["kind"], grade)))
+        path = school["region_path"]
+        code = book.catalogue.code_of(mode_id) or book.code(path, school["kind"], grade)
+        # Each class at its own region's price (a county that sets its own pays its own), unless
+        # the plan is asked at one uniform price.
+        cost = spec.unit_cost if spec.unit_cost is not None else book.catalogue.cost(path, code)
+        candidates.append(Candidate(cid, school_id, grade, code, cost))
     if total == 0:
         raise ValidationError(f"{region.name} 没有教学班，无法规划。请先导入调查表。")
     costs = unit_costs(region)
-    if spec.unit_cost is not None:
-        costs = dict.fromkeys(costs, spec.unit_cost)
     return plan_rollout(
         schools=[SchoolInfo(s["id"], s["name"], s["kind"], s["is_rural"], s["classes"], s["built"]) for s in schools.values()],
         candidates=candidates, built_now=built, total_classes=total, targets=spec.targets,
@@ -432,9 +410,8 @@ def budget_report(
     the rest in install_year (default: this year). Each contract is paid on the region's terms.
     """
     cost_override = _money(unit_cost, "每班单价")
-    costs = unit_costs(region)
-    book = RuleBook()  # each school's own region's rule: a county may have its own
-    mode_codes = dict(TerminalMode.objects.values_list("id", "code"))
+    book = RuleBook()  # each school's own region's rule and catalogue: a county may have its own
+    catalogue = book.catalogue
     install_year = install_year or timezone.localdate().year
     classes = TeachingClass.objects.for_user(user).filter(subtree_q("school__region_path", region.path))
     total = spent = Decimal(0)
@@ -443,8 +420,8 @@ def budget_report(
     for path, kind, grade, status, mode_id, planned_year in classes.values_list(
         "school__region_path", "school__kind", "grade", "status", "mode_id", "planned_year"
     ):
-        code = (mode_codes.get(mode_id) if mode_id else None) or book.code(path, kind, grade)
-        cost = cost_override if cost_override is not None else costs.get(code, Decimal(0))
+        code = catalogue.code_of(mode_id) or book.code(path, kind, grade)
+        cost = cost_override if cost_override is not None else catalogue.cost(path, code)
         n_total += 1
         total += cost
         if status in TeachingClass.BUILT_STATUSES:

@@ -19,6 +19,7 @@ from banbantong.core.models import AuditEntry
 from banbantong.core.scope import path_ids
 from banbantong.org.models import TeachingClass
 from banbantong.planning import rules
+from banbantong.planning.mode_catalogue import Catalogue
 from banbantong.planning.models import ModeRule, TerminalMode
 
 SUGGESTED_MARK = "（建议）"
@@ -36,9 +37,7 @@ class RuleBook:
         self.lines: dict[int, list[rules.RuleLine]] = defaultdict(list)
         for line in ModeRule.objects.order_by("grade_min", "id"):
             self.lines[line.region_id].append(rules.RuleLine(line.kind, line.grade_min, line.grade_max, line.mode_code))
-        self.modes: dict[tuple[int | None, str], TerminalMode] = {
-            (m.region_id, m.code): m for m in TerminalMode.objects.all()
-        }
+        self.catalogue = Catalogue()
         self._lines_at: dict[str, list[rules.RuleLine]] = {}
 
     def lines_at(self, region_path: str) -> list[rules.RuleLine]:
@@ -54,16 +53,12 @@ class RuleBook:
 
     def mode(self, region_path: str, kind: str, grade: int) -> TerminalMode | None:
         """The catalogue entry for the suggested mode: the nearest region's own, else the default."""
-        code = self.code(region_path, kind, grade)
-        for rid in reversed(path_ids(region_path)):
-            if (rid, code) in self.modes:
-                return self.modes[(rid, code)]
-        return self.modes.get((None, code))
+        return self.catalogue.mode(region_path, self.code(region_path, kind, grade))
 
     def label(self, klass: TeachingClass) -> str:
         """The mode as a class list shows it: the stored one, or the suggestion marked 建议."""
-        if klass.mode_id is not None:
-            return klass.mode.name if klass.mode else ""
+        if klass.mode_id is not None:  # by the name the class's region gives it (it may rename)
+            return self.catalogue.name(klass.school.region_path, klass.mode_id)
         mode = self.mode(klass.school.region_path, klass.school.kind, klass.grade)
         return f"{mode.name}{SUGGESTED_MARK}" if mode else ""
 

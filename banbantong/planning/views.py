@@ -26,9 +26,9 @@ from banbantong.core.scope import get_for_user
 from banbantong.org import queries as org_queries
 from banbantong.org.filters import ClassFilter, filter_classes, filter_params
 from banbantong.org.models import Region, TeachingClass
-from banbantong.planning import coverage, rules, services
+from banbantong.planning import coverage, mode_catalogue, rules, services
 from banbantong.planning.briefing import briefing_pdf
-from banbantong.planning.models import FundingSource, Scenario, TerminalMode
+from banbantong.planning.models import FundingSource, Scenario
 
 HISTORY_YEARS = 5
 
@@ -182,7 +182,7 @@ def scenario_detail(request: AuthedRequest, scenario_id: int) -> HttpResponseBas
              ([r["year"], r["school__region__name"], r["school__name"], r["mode_code"], r["classes"], r["cost"]]
               for r in rows.iterator())),
         ])
-    modes = {m.code: m.name for m in TerminalMode.objects.filter(region__isnull=True)}
+    modes = mode_catalogue.names_at(scenario.region)
     return render(request, "planning/scenario_detail.html", _ctx(
         request, scenario.region, scenario=scenario, summary=scenario.summary, modes=modes,
         rows=rows[:500], row_count=rows.count(),
@@ -253,25 +253,6 @@ def budget_page(request: AuthedRequest) -> HttpResponse:
         terms=services.payment_terms(region),
         cash_chart=column_chart([(str(r["year"]), float(r["payments"])) for r in report["cash_flow"]], unit="元")
         if report else "",
-    ))
-
-
-@login_required
-def modes_page(request: AuthedRequest) -> HttpResponse:
-    region = _region(request)
-    if request.method == "POST":
-        try:
-            services.set_unit_cost(region, request.POST.get("code", ""), request.POST.get("unit_cost"), actor=request.user)
-        except ValidationError as exc:
-            _errors(request, exc)
-        else:
-            messages.success(request, "单价已保存。")
-            return redirect(f"{reverse('planning:modes')}?region={region.pk}")
-    costs = services.unit_costs(region)
-    modes = [(m, costs.get(m.code, m.unit_cost)) for m in TerminalMode.objects.filter(region__isnull=True)]
-    lines = services.rule_lines(region)
-    return render(request, "planning/modes.html", _ctx(
-        request, region, modes=modes, lines=lines, default_rule=not lines,
     ))
 
 

@@ -16,6 +16,7 @@ from banbantong.accounts import services as account_services
 from banbantong.conftest import World
 from banbantong.devices.tests.test_api import api_post_case
 from banbantong.devices.tests.test_figures import league_case
+from banbantong.planning.tests.test_mode_catalogue import delete_mode_scope_case
 from banbantong.resources.tests import kit as resources_kit
 from banbantong.search.tests import kit as search_kit
 
@@ -326,6 +327,7 @@ CASES: dict[str, Case] = {
     "planning:scenario_adopt": scenario_case("/planning/scenarios/{id}/adopt/", "post"),
     "planning:mode_rule": region_page("/planning/mode-rule/"),
     "planning:suggested_modes": region_page("/planning/suggested-modes/"),
+    "planning:mode_edit": region_page("/planning/modes/lcd_pc/"),
     "devices:list": device_list_case("/devices/", "CB-X06"),
     "devices:new": public(),  # a form; the school choices and the service are scoped: devices/tests/test_register.py
     "devices:detail": device_case(lambda w, k: f"/devices/{k['device'].pk}/"),  # type: ignore[index]
@@ -374,6 +376,11 @@ CASES: dict[str, Case] = {
     ),
     "api:delete_mode_rule": region_page("/api/v1/mode-rule", "delete"),
     "api:suggested_modes": region_page("/api/v1/suggested-modes"),
+    "api:list_modes": region_page("/api/v1/modes"),
+    "api:add_mode": region_page("/api/v1/modes", "post", {"code": "own_panel", "name": "一体机(县)", "unit_cost": 1}),
+    "api:put_mode": region_page("/api/v1/modes/lcd_pc", "put", {"unit_cost": 13000}),
+    "api:patch_mode": region_page("/api/v1/modes/lcd_pc", "patch", {"unit_cost": 13000}),
+    "api:delete_mode": delete_mode_scope_case,
     "api:confirm_modes": confirm_modes_case,
     "api:openapi-json": public(200, "/api/v1/openapi.json"),
     "api:openapi-view": public(200, "/api/v1/docs"),
