@@ -404,6 +404,8 @@ def build_rollups(prov: Province, weeks: Iterable[int]) -> float:
     """Recompute the roll-ups of these weeks (delete, then INSERT … SELECT … GROUP BY)."""
     from django.db import transaction
 
+    from banbantong.usage import services
+
     started = time.perf_counter()
     mondays = sorted(prov.last_monday - dt.timedelta(weeks=w) for w in weeks)
     params = {"lo": dparam(mondays[0]), "hi": dparam(mondays[-1]), "class_min": prov.class_min,
@@ -419,6 +421,9 @@ def build_rollups(prov: Province, weeks: Iterable[int]) -> float:
           " SELECT teacher_id, MIN(school_id), semester_id, COUNT(*)"
           " FROM usage_lessonrecord WHERE status = 'confirmed' AND semester_id = %(semester)s"
           " GROUP BY teacher_id, semester_id", params)
+        # The places' weeks from the schools' weeks, as the services keep them.
+        services.rebuild_place_weeks([mondays[0] + dt.timedelta(weeks=i)
+                                      for i in range((mondays[-1] - mondays[0]).days // 7 + 1)])
     return time.perf_counter() - started
 
 
@@ -437,6 +442,19 @@ def verify_rollups(prov: Province, school_ids: list[int]) -> list[str]:
             problems.append(f"{table}: {len(expected - stored)} rows expected but not stored, "
                             f"{len(stored - expected)} stored but not expected, e.g. "
                             f"{sorted(expected - stored)[:2]} / {sorted(stored - expected)[:2]}")
+    # The places of these schools: each PlaceWeek row is the sum of its schools' weeks.
+    place_sums = ("SELECT region_path, week, SUM(lessons), SUM(CASE WHEN bbt THEN compliant_classes ELSE 0 END), "
+                  "SUM(CASE WHEN bbt THEN compliant_teachers ELSE 0 END), SUM(flagged) FROM usage_schoolweek "
+                  "WHERE region_path IN (SELECT region_path FROM org_school WHERE id IN ({ids})) "
+                  "GROUP BY region_path, week")
+    expected_places = {tuple(str(v) for v in r) for r in q(place_sums.format(ids=ids))}
+    stored_places = {tuple(str(v) for v in r) for r in q(
+        "SELECT region_path, week, lessons, compliant_classes, compliant_teachers, flagged FROM usage_placeweek "
+        f"WHERE region_path IN (SELECT region_path FROM org_school WHERE id IN ({ids}))")}  # noqa: S608
+    if expected_places != stored_places:
+        problems.append(f"usage_placeweek: {len(expected_places - stored_places)} rows expected but not stored, "
+                        f"{len(stored_places - expected_places)} stored but not expected, e.g. "
+                        f"{sorted(expected_places - stored_places)[:2]} / {sorted(stored_places - expected_places)[:2]}")
     return problems
 
 

@@ -899,6 +899,7 @@ class _Activity:
                        compliant_classes=ok_classes[(s, w)], compliant_teachers=ok_teachers[(s, w)])
             for (s, w), n in lessons.items()
         ], batch_size=BULK_BATCH)
+        usage_services.rebuild_place_weeks(sorted({w for _, w in lessons}))
         TeacherSemester.objects.bulk_create([
             TeacherSemester(teacher_id=t, school_id=s, semester=semester, lessons=n)
             for (t, s), n in Counter((r.teacher_id, r.school_id) for r in records).items()

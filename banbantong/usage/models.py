@@ -1,7 +1,7 @@
 """Usage: the school calendar, timetables, lesson records (记录单) with their evidence, classroom
 events from terminals, and the weekly roll-ups the compliance dashboards read.
 
-Roll-ups (ClassWeek, TeacherWeek, SchoolWeek, TeacherSemester) are kept current by the services
+Roll-ups (ClassWeek, TeacherWeek, SchoolWeek, PlaceWeek, TeacherSemester) are kept current by the services
 as records are confirmed or removed, so a dashboard never scans the history.
 """
 
@@ -199,6 +199,37 @@ class SchoolWeek(models.Model):
 
     def __str__(self) -> str:
         return f"{self.school_id} {self.week}"
+
+
+class PlaceWeek(models.Model):
+    """Per region path and week: the sums of the SchoolWeek rows of the schools whose own region
+    is that path (not the schools of regions below it).
+
+    A province has ~15,000 schools but ~1,500 such places, so its week, its trend and its child
+    regions read a tenth of the rows, and the short lists find the first places with someone
+    short without reading every school. Only Banbantong schools' compliant counts are summed
+    (SchoolWeek.bbt), lessons and flagged records of all. Moved by the same services, in the same
+    transaction, as the SchoolWeek rows it sums (by F() deltas, so concurrent writers add up).
+    """
+
+    region_path = models.CharField(max_length=255)
+    week = models.DateField()
+    lessons = models.PositiveIntegerField(default=0)
+    compliant_classes = models.PositiveIntegerField(default=0)
+    compliant_teachers = models.PositiveIntegerField(default=0)
+    flagged = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["week", "region_path"], name="placeweek_unique")]
+        # Covering: a region's week (or weeks) is read from the index alone, a subtree being a
+        # range of region_path under each week.
+        indexes = [models.Index(
+            fields=["week", "region_path", "compliant_classes", "compliant_teachers", "lessons", "flagged"],
+            name="placeweek_covering",
+        )]
+
+    def __str__(self) -> str:
+        return f"{self.region_path} {self.week}"
 
 
 class TeacherSemester(models.Model):

@@ -20,6 +20,7 @@ from banbantong.planning.rules import coverage_percent
 from banbantong.usage.models import (
     ClassWeek,
     LessonRecord,
+    PlaceWeek,
     SchoolWeek,
     Semester,
     TeacherSemester,
@@ -28,7 +29,6 @@ from banbantong.usage.models import (
 from banbantong.usage.rules import iso_week
 
 SHORT_LIST_LIMIT = 500
-SHORT_SCAN_SLICE = 2000  # schools read at a time while filling a short list
 
 
 @dataclass
@@ -91,23 +91,38 @@ def _school_weeks(user: Any, place: Place) -> Any:
     return scope_of(user).filter(rows, region_path_field="region_path", school_field="school_id")
 
 
+def _by_place(user: Any, place: Place) -> bool:
+    """A region the user sees whole is read from its places' weeks (PlaceWeek, ~10× fewer rows
+    than its schools'); a school, or a region seen only in part, from the schools' weeks."""
+    return isinstance(place, Region) and scope_of(user).covers_path(place.path)
+
+
+def _week_rows(user: Any, place: Place, weeks: list[dt.date]) -> Any:
+    if isinstance(place, Region) and _by_place(user, place):
+        return PlaceWeek.objects.filter(subtree_q("region_path", place.path), week__in=weeks)
+    return _school_weeks(user, place).filter(week__in=weeks)
+
+
+def _week_sums(rows: Any) -> dict[str, Any]:
+    """The sums of a week's rows. Only Banbantong schools' classes and teachers are checked weekly,
+    so only they count as compliant: SchoolWeek rows carry the flag (bbt), PlaceWeek rows sum
+    only those schools already."""
+    only = Q(bbt=True) if rows.model is SchoolWeek else None
+    return {"c": Sum("compliant_classes", filter=only), "t": Sum("compliant_teachers", filter=only),
+            "n": Sum("lessons"), "f": Sum("flagged")}
+
+
 def _checked(user: Any, region: Place) -> tuple[int, int]:
     """(classes, teachers) checked weekly: those of Banbantong schools, from the schools' roll-ups."""
     agg = _schools(user, region).filter(built_count__gt=0).aggregate(c=Sum("built_count"), t=Sum("teacher_count"))
     return agg["c"] or 0, agg["t"] or 0
 
 
-# Only teachers at Banbantong schools are checked weekly, so only they count as compliant. The
-# flag is on the roll-up row itself (SchoolWeek.bbt), read from the covering index without a join.
-BBT = Q(bbt=True)
-
-
 def compliance(user: Any, region: Place, week: dt.date, *, with_lists: bool = True,
                limit: int | None = SHORT_LIST_LIMIT) -> Compliance:
     classes_checked, teachers_checked = _checked(user, region)
-    agg = _school_weeks(user, region).filter(week=week).aggregate(
-        c=Sum("compliant_classes", filter=BBT), t=Sum("compliant_teachers", filter=BBT),
-        n=Sum("lessons"), f=Sum("flagged"))
+    rows = _week_rows(user, region, [week])
+    agg = rows.aggregate(**_week_sums(rows))
     report = Compliance(region.name, week, classes_checked, agg["c"] or 0, teachers_checked, agg["t"] or 0,
                         agg["n"] or 0, agg["f"] or 0)
     if with_lists:
@@ -116,31 +131,40 @@ def compliance(user: Any, region: Place, week: dt.date, *, with_lists: bool = Tr
     return report
 
 
+def _first_short(totals: Any, done: dict[Any, int], limit: int | None) -> list[Any]:
+    """The first keys (in the order of `totals`, pairs of key and total) with someone short —
+    total above the compliant count in `done` — just enough of them to fill `limit` rows."""
+    chosen, rows = [], 0
+    for key, n in totals:
+        short = (n or 0) - done.get(key, 0)
+        if short > 0:
+            chosen.append(key)
+            rows += short
+            if limit and rows >= limit:
+                break
+    return chosen
+
+
 def _short_schools(user: Any, region: Place, week: dt.date, total: str, compliant: str, limit: int | None) -> list[int]:
     """The first schools (in list order) with someone short this week, just enough of them to fill
     a list of `limit` rows — each such school has at least one — so a province's list reads a few
-    hundred schools' classes or teachers, not all of them.
+    schools' classes or teachers, not all of them.
 
-    Two index-only reads, joined here: the week's compliant counts (one row per school with
-    records) and the schools' totals in list order, read in slices until the list is full. No
-    join in the database, whose plan for it changed with the length of the history.
+    A region seen whole first picks its first places with someone short, from the places' totals
+    (one grouped read of the schools' covering index) against their weeks (PlaceWeek), and then
+    those places' schools. Each read is index-only; they are joined here, not in the database,
+    whose plan for a join changed with the length of the history.
     """
-    done = dict(_school_weeks(user, region).filter(week=week, bbt=True).values_list("school_id", compliant))
-    schools = (_schools(user, region).filter(built_count__gt=0).order_by("region_path", "id")
-               .values_list("id", total))
-    chosen, rows, start = [], 0, 0
-    while True:
-        batch = list(schools[start : start + SHORT_SCAN_SLICE])
-        for sid, n in batch:
-            short = n - done.get(sid, 0)
-            if short > 0:
-                chosen.append(sid)
-                rows += short
-                if limit and rows >= limit:
-                    return chosen
-        if len(batch) < SHORT_SCAN_SLICE:
-            return chosen
-        start += SHORT_SCAN_SLICE
+    schools = _schools(user, region).filter(built_count__gt=0)
+    weeks = _school_weeks(user, region).filter(week=week, bbt=True)
+    if _by_place(user, region):
+        places = (schools.order_by("region_path").values("region_path").annotate(n=Sum(total))
+                  .values_list("region_path", "n"))
+        done_places = dict(_week_rows(user, region, [week]).values_list("region_path", compliant))
+        paths = _first_short(places, done_places, limit)
+        schools, weeks = schools.filter(region_path__in=paths), weeks.filter(region_path__in=paths)
+    done = dict(weeks.values_list("school_id", compliant))
+    return _first_short(schools.order_by("region_path", "id").values_list("id", total), done, limit)
 
 
 def short_classes(user: Any, region: Place, week: dt.date, limit: int | None = SHORT_LIST_LIMIT) -> list[dict[str, Any]]:
@@ -186,9 +210,8 @@ def trend(user: Any, region: Place, last_week: dt.date, weeks: int = 8) -> list[
         r["week"]: r
         # The weeks as a list, not a range: each is then an exact prefix of the covering index
         # (week, region_path, …), so a county reads its own rows only, whatever the history.
-        for r in _school_weeks(user, region).filter(week__in=[first + dt.timedelta(weeks=i) for i in range(weeks)])
-        .values("week").annotate(c=Sum("compliant_classes", filter=BBT), t=Sum("compliant_teachers", filter=BBT))
-        .order_by()
+        for rows in [_week_rows(user, region, [first + dt.timedelta(weeks=i) for i in range(weeks)])]
+        for r in rows.values("week").annotate(**_week_sums(rows)).order_by()
     }
     out = []
     for i in range(weeks):
@@ -224,13 +247,12 @@ def by_region(user: Any, region: Region, week: dt.date) -> list[dict[str, Any]]:
         if (c := child(row["region_path"])) is not None:
             sums[c.pk]["c"] += row["c"] or 0
             sums[c.pk]["t"] += row["t"] or 0
-    done = (_school_weeks(user, region).filter(week=week).values("region_path").order_by("region_path")
-            .annotate(ok_c=Sum("compliant_classes", filter=BBT), ok_t=Sum("compliant_teachers", filter=BBT),
-                      n=Sum("lessons"), f=Sum("flagged")))
+    rows = _week_rows(user, region, [week])
+    done = rows.values("region_path").order_by("region_path").annotate(**_week_sums(rows))
     for row in done:
         if (c := child(row["region_path"])) is not None:
-            for k in ("ok_c", "ok_t", "n", "f"):
-                sums[c.pk][k] += row[k] or 0
+            for k, v in (("ok_c", "c"), ("ok_t", "t"), ("n", "n"), ("f", "f")):
+                sums[c.pk][k] += row[v] or 0
     return [
         {"region": c, "classes": v["c"], "compliant": v["ok_c"], "share": coverage_percent(v["ok_c"], v["c"]),
          "teachers": v["t"], "teachers_compliant": v["ok_t"], "teacher_share": coverage_percent(v["ok_t"], v["t"]),

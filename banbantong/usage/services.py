@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
-from django.db.models import Exists, F, OuterRef
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Case, F, Sum, When
 from django.utils import timezone
 
 from banbantong.core import audit
@@ -27,6 +27,7 @@ from banbantong.usage.models import (
     ComplianceRule,
     EventBatch,
     LessonRecord,
+    PlaceWeek,
     SchoolWeek,
     Semester,
     TeacherSemester,
@@ -96,6 +97,29 @@ def week_minimums(school: School, monday: dt.date) -> WeekMinimums:
 # --- Roll-ups ---------------------------------------------------------------------------------
 
 
+# What one SchoolWeek row adds to its place's week (PlaceWeek): compliant classes and teachers
+# only while the school is a Banbantong school, lessons and flagged records always.
+Sums = tuple[int, int, int, int]
+NOTHING: Sums = (0, 0, 0, 0)
+
+
+def _sums(bbt: bool, compliant_classes: int, compliant_teachers: int, lessons: int, flagged: int) -> Sums:
+    return (compliant_classes if bbt else 0, compliant_teachers if bbt else 0, lessons, flagged)
+
+
+def _move_place(region_path: str, week: dt.date, before: Sums, after: Sums) -> None:
+    """Move a place's week by the change of one of its schools' weeks (F() deltas: concurrent
+    writers of the same place add up instead of overwriting each other)."""
+    d = [a - b for a, b in zip(after, before, strict=True)]
+    if not any(d):
+        return
+    pw, _ = PlaceWeek.objects.get_or_create(region_path=region_path, week=week)
+    PlaceWeek.objects.filter(pk=pw.pk).update(
+        compliant_classes=F("compliant_classes") + d[0], compliant_teachers=F("compliant_teachers") + d[1],
+        lessons=F("lessons") + d[2], flagged=F("flagged") + d[3],
+    )
+
+
 def _bump(record: LessonRecord, delta: int) -> None:
     """Move every roll-up this confirmed record counts in by delta (+1 or -1)."""
     school = record.school
@@ -104,6 +128,7 @@ def _bump(record: LessonRecord, delta: int) -> None:
     is_bbt_school = School.objects.filter(pk=school.pk, built_count__gt=0).exists()
     sw, _ = SchoolWeek.objects.get_or_create(school=school, week=record.week,
                                              defaults={"region_path": school.region_path, "bbt": is_bbt_school})
+    sw = SchoolWeek.objects.select_for_update().get(pk=sw.pk)
     class_flip = teacher_flip = 0
 
     cw, _ = ClassWeek.objects.get_or_create(klass_id=record.klass_id, week=record.week,
@@ -127,6 +152,10 @@ def _bump(record: LessonRecord, delta: int) -> None:
         bbt=is_bbt_school, lessons=F("lessons") + delta, flagged=F("flagged") + flagged,
         compliant_classes=F("compliant_classes") + class_flip, compliant_teachers=F("compliant_teachers") + teacher_flip,
     )
+    _move_place(sw.region_path, sw.week,
+                _sums(sw.bbt, sw.compliant_classes, sw.compliant_teachers, sw.lessons, sw.flagged),
+                _sums(is_bbt_school, sw.compliant_classes + class_flip, sw.compliant_teachers + teacher_flip,
+                      sw.lessons + delta, sw.flagged + flagged))
     ts, _ = TeacherSemester.objects.get_or_create(teacher_id=record.teacher_id, semester_id=record.semester_id,
                                                   defaults={"school_id": record.school_id})
     TeacherSemester.objects.filter(pk=ts.pk).update(lessons=F("lessons") + delta)
@@ -134,11 +163,42 @@ def _bump(record: LessonRecord, delta: int) -> None:
 
 def sync_banbantong_status(school_ids: list[int], today: dt.date | None = None) -> int:
     """A school gained its first built class or lost its last: from this week on, its weeks count
-    (or stop counting) in the weekly check. Earlier weeks keep the status they had."""
-    built = School.objects.filter(pk=OuterRef("school_id"), built_count__gt=0)
-    return SchoolWeek.objects.filter(
-        school_id__in=school_ids, week__gte=rules.week_start(today or timezone.localdate())
-    ).update(bbt=Exists(built))
+    (or stop counting) in the weekly check, and so in their places' weeks. Earlier weeks keep the
+    status they had. Returns the number of school weeks that changed."""
+    bbt_now = set(School.objects.filter(pk__in=school_ids, built_count__gt=0).values_list("pk", flat=True))
+    changed = 0
+    with transaction.atomic():
+        rows = SchoolWeek.objects.select_for_update().filter(
+            school_id__in=school_ids, week__gte=rules.week_start(today or timezone.localdate()))
+        for sw in rows:
+            now = sw.school_id in bbt_now
+            if sw.bbt == now:
+                continue
+            SchoolWeek.objects.filter(pk=sw.pk).update(bbt=now)
+            counts = (sw.compliant_classes, sw.compliant_teachers, sw.lessons, sw.flagged)
+            _move_place(sw.region_path, sw.week, _sums(sw.bbt, *counts), _sums(now, *counts))
+            changed += 1
+    return changed
+
+
+def rebuild_place_weeks(weeks: list[dt.date] | None = None) -> int:
+    """Recompute PlaceWeek from SchoolWeek (for these weeks, or all): after a bulk load that
+    wrote SchoolWeek rows directly (the demo, the benchmarks) and by `bbt usage recount`.
+    One DELETE and one INSERT … SELECT … GROUP BY; returns the number of place weeks written."""
+    with transaction.atomic():
+        old = PlaceWeek.objects.all() if weeks is None else PlaceWeek.objects.filter(week__in=weeks)
+        old.delete()
+        source = SchoolWeek.objects.all() if weeks is None else SchoolWeek.objects.filter(week__in=weeks)
+        grouped = source.order_by().values("region_path", "week").annotate(
+            n=Sum("lessons"), c=Sum(Case(When(bbt=True, then="compliant_classes"), default=0)),
+            t=Sum(Case(When(bbt=True, then="compliant_teachers"), default=0)), f=Sum("flagged"))
+        sql, params = grouped.query.sql_with_params()
+        qn = connection.ops.quote_name
+        columns = ", ".join(qn(c) for c in ("region_path", "week", "lessons", "compliant_classes",
+                                             "compliant_teachers", "flagged"))
+        with connection.cursor() as cursor:
+            cursor.execute(f"INSERT INTO {qn(PlaceWeek._meta.db_table)} ({columns}) {sql}", params)  # noqa: S608
+            return cursor.rowcount
 
 
 # --- Records ----------------------------------------------------------------------------------
@@ -176,7 +236,7 @@ def _flags(record: LessonRecord, cal: rules.CalendarFacts, timetable_periods: se
                 other.flags = [*other.flags, rules.Flag.TWO_PLACES]
                 other.save(update_fields=["flags"])
                 if newly_flagged:
-                    SchoolWeek.objects.filter(school_id=other.school_id, week=other.week).update(flagged=F("flagged") + 1)
+                    _flag_school_week(other.school_id, other.week)
     if _copied(record):
         flags.append(rules.Flag.COPIED_WEEK)
     return flags
@@ -541,6 +601,15 @@ def set_compliance_rule(region: Region, *, actor: Any, class_min_per_week: int, 
     return rule
 
 
+def _flag_school_week(school_id: int, week: dt.date) -> None:
+    """One more flagged record in a school's week (and its place's), if it has one."""
+    sw = SchoolWeek.objects.select_for_update().filter(school_id=school_id, week=week).first()
+    if sw is None:
+        return
+    SchoolWeek.objects.filter(pk=sw.pk).update(flagged=F("flagged") + 1)
+    _move_place(sw.region_path, week, NOTHING, (0, 0, 0, 1))
+
+
 def recheck_week(school: School, week: dt.date) -> None:
     """Re-derive one school's week from its class and teacher counts under the rule in force now:
     minimums, compliant flags and the school's compliant totals (lesson counts are untouched)."""
@@ -553,10 +622,14 @@ def recheck_week(school: School, week: dt.date) -> None:
     teachers.update(minimum=mins.teacher, compliant=False)
     if mins.teacher > 0:
         teachers.filter(lessons__gte=mins.teacher).update(compliant=True)
-    SchoolWeek.objects.filter(school=school, week=week).update(
-        compliant_classes=classes.filter(compliant=True).count(),
-        compliant_teachers=teachers.filter(compliant=True).count(),
-    )
+    sw = SchoolWeek.objects.select_for_update().filter(school=school, week=week).first()
+    if sw is None:
+        return
+    ok_c, ok_t = classes.filter(compliant=True).count(), teachers.filter(compliant=True).count()
+    SchoolWeek.objects.filter(pk=sw.pk).update(compliant_classes=ok_c, compliant_teachers=ok_t)
+    _move_place(sw.region_path, week,
+                _sums(sw.bbt, sw.compliant_classes, sw.compliant_teachers, sw.lessons, sw.flagged),
+                _sums(sw.bbt, ok_c, ok_t, sw.lessons, sw.flagged))
 
 
 def send_reminders(report: Any, *, week: dt.date, actor: Any = None) -> int:

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from banbantong.core.charts import line_chart
 from banbantong.core.excel import workbook_response
-from banbantong.core.http import AuthedRequest
+from banbantong.core.http import AuthedRequest, url_of_each
 from banbantong.core.listing import Col, render_list
 from banbantong.core.scope import get_for_user, path_ids
 from banbantong.org import queries as org_queries
@@ -68,6 +68,11 @@ def _export(place: Any, week: dt.date, user: Any) -> HttpResponseBase:
 def _place_context(request: AuthedRequest, place: Any, path: str, monday: dt.date) -> dict[str, Any]:
     """What the region and the school dashboards share: figures, short lists, trend, the rule."""
     report = queries.compliance(request.user, place, monday, limit=SHORT_SHOWN)
+    class_url, teacher_url = url_of_each("usage:class"), url_of_each("usage:teacher")
+    for r in report.short_classes:
+        r["url"] = class_url(r["id"])
+    for r in report.short_teachers:
+        r["url"] = teacher_url(r["id"])
     class_min, teacher_min, non_bbt_min = services.rule_for(path)
     semester = services.semester_at(path, monday + dt.timedelta(days=2))
     non_bbt = queries.semester_teachers(request.user, place, semester, non_bbt_min) if semester else (0, 0)
@@ -80,6 +85,13 @@ def _place_context(request: AuthedRequest, place: Any, path: str, monday: dt.dat
     }
 
 
+def _with_urls(schools: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    school_url = url_of_each("usage:school")
+    for r in schools:
+        r["url"] = school_url(r["school"].pk)
+    return schools
+
+
 @login_required
 def dashboard(request: AuthedRequest) -> HttpResponseBase:
     region = region_of(request)
@@ -90,7 +102,7 @@ def dashboard(request: AuthedRequest) -> HttpResponseBase:
     context = _place_context(request, region, region.path, monday)
     context.update(region=region, regions=org_queries.region_choices(request.user, region),
                    children=queries.by_region(request.user, region, monday),
-                   schools=queries.by_school(request.user, region, monday, limit=SCHOOLS_SHOWN),
+                   schools=_with_urls(queries.by_school(request.user, region, monday, limit=SCHOOLS_SHOWN)),
                    schools_shown=SCHOOLS_SHOWN)
     return render(request, "usage/dashboard.html", context)
 
