@@ -42,7 +42,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))  # the sibling benchmark, for its province builder
 sys.path.insert(0, str(HERE.parent))  # the project
 
-from registry_pages import CITIES, build_world, machine, prepare_environment  # noqa: E402
+from registry_pages import CITIES, build_world, explain, machine, prepare_environment, replay  # noqa: E402
 
 TARGET_COVERAGE_P95_MS = 100.0
 TARGET_PLANNER_S = 10.0
@@ -179,28 +179,6 @@ def p95(samples: list[float]) -> float:
     if len(samples) < 2:
         return max(samples)
     return statistics.quantiles(samples, n=20, method="inclusive")[18]
-
-
-def replay(sql: str) -> float:
-    """Run a SELECT again and time it to its last row (execute() may return at the first)."""
-    from django.db import connection
-
-    if not sql.lstrip().upper().startswith("SELECT"):
-        return 0.0
-    with connection.cursor() as cursor:
-        t0 = time.perf_counter()
-        cursor.execute(sql)
-        cursor.fetchall()
-        return (time.perf_counter() - t0) * 1000
-
-
-def explain(sql: str) -> str:
-    from django.db import connection
-
-    prefix = "EXPLAIN QUERY PLAN " if connection.vendor == "sqlite" else "EXPLAIN (ANALYZE, BUFFERS) "
-    with connection.cursor() as cursor:
-        cursor.execute(prefix + sql)
-        return "\n".join("      " + " ".join(str(c) for c in row) for row in cursor.fetchall())
 
 
 def sql_of(fn: Callable[[], Any]) -> tuple[int, float, str, float]:

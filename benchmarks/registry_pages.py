@@ -259,6 +259,7 @@ def measure(client: Any, label: str, url: str, repeat: int) -> Row:
 
 
 def replay(sql: str) -> float:
+    """Run a SELECT again and time it to its last row (execute() may return at the first)."""
     from django.db import connection
 
     if not sql.lstrip().upper().startswith("SELECT"):
@@ -273,7 +274,7 @@ def replay(sql: str) -> float:
 def explain(sql: str) -> str:
     from django.db import connection
 
-    prefix = "EXPLAIN QUERY PLAN " if connection.vendor == "sqlite" else "EXPLAIN ANALYZE "
+    prefix = "EXPLAIN QUERY PLAN " if connection.vendor == "sqlite" else "EXPLAIN (ANALYZE, BUFFERS) "
     with connection.cursor() as cursor:
         cursor.execute(prefix + sql)
         return "\n".join("      " + " ".join(str(c) for c in row) for row in cursor.fetchall())

@@ -65,7 +65,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))  # the sibling benchmark, for its province builder
 sys.path.insert(0, str(HERE.parent))  # the project
 
-from registry_pages import CITIES, build_world, prepare_environment  # noqa: E402
+from registry_pages import CITIES, build_world, explain, prepare_environment, replay  # noqa: E402
 from registry_pages import machine as registry_machine  # noqa: E402
 
 TARGET_P95_MS = 50.0
@@ -478,27 +478,6 @@ class Row:
     @property
     def p95(self) -> float:
         return p95(self.samples)
-
-
-def replay(sql: str) -> float:
-    from django.db import connection
-
-    if not sql.lstrip().upper().startswith("SELECT"):
-        return 0.0
-    with connection.cursor() as cursor:
-        t0 = time.perf_counter()
-        cursor.execute(sql)
-        cursor.fetchall()
-        return (time.perf_counter() - t0) * 1000
-
-
-def explain(sql: str) -> str:
-    prefix = "EXPLAIN QUERY PLAN " if vendor() == "sqlite" else "EXPLAIN ANALYZE "
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute(prefix + sql)
-        return "\n".join("      " + " ".join(str(c) for c in row) for row in cursor.fetchall())
 
 
 def measure(size: int, label: str, fn: Callable[[], Any], repeat: int, *, target_ms: float | None,
