@@ -62,7 +62,8 @@ def mode_edit(request: AuthedRequest, code: str) -> HttpResponse:
     """One mode for the region: change its name, equipment, price or aliases; delete its own row."""
     region = _region(request)
     entry = mode_catalogue.entry(region, code)  # 404 when the region's catalogue has no such mode
-    form = {k: getattr(entry.mode, k) for k in MODE_FIELDS}
+    form = {k: str(getattr(entry.mode, k)) for k in MODE_FIELDS}
+    form["unit_cost"] = f"{entry.mode.unit_cost.normalize():f}"  # 12800, not 12800.00
     if request.method == "POST":
         try:
             if request.POST.get("action") == "delete":
