@@ -3,7 +3,7 @@
 Uploading a file: ask `POST /resources/blobs/check` whether the server already holds its SHA-256
 (秒传); if not, start an upload session, `PUT` each chunk with its own SHA-256 in the
 `X-Chunk-SHA256` header (in any order, again after a broken connection: the session lists what
-arrived), then `complete`. Finally `POST /resources` with the metadata and the file's SHA-256.
+arrived), then `complete`. The server writes each chunk at its place in one file per session. Finally `POST /resources` with the metadata and the file's SHA-256.
 Downloads are the page URL in `download_url` (Range supported).
 """
 
@@ -33,7 +33,7 @@ router = Router(tags=["资源库"])
 router.add_router("", catalogue_router)
 router.add_router("", quota_router)
 router.add_router("", coverage_router)
-BODY_BLOCK = 64 * 1024
+BODY_BLOCK = 1024 * 1024
 
 
 class BlobCheckIn(Schema):
@@ -162,7 +162,8 @@ def upload_status(request: HttpRequest, session_id: str) -> UploadSession:
             summary="上传第 index 片（请求体为原始字节，X-Chunk-SHA256 头为本片的 SHA-256）")
 def put_chunk(request: HttpRequest, session_id: str, index: int) -> UploadSession:
     session = _session(request, session_id)
-    # The body is read in blocks straight into a temporary file, never whole into memory.
+    # The body is read in blocks; the service keeps one chunk (at most 32 MB) in memory until
+    # its hash is checked, then writes it into the session file.
     body = iter(lambda: request.read(BODY_BLOCK), b"")
     return services.receive_chunk(session, index, body, chunk_sha256=request.headers.get("X-Chunk-SHA256", ""),
                                   actor=api_user(request))

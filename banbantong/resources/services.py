@@ -3,12 +3,13 @@
 The upload page and the API call these same functions. File work (streaming, hashing, checks)
 happens outside database transactions; each database write is one transaction with its audit
 entry. Chunks of a resumable upload are not audited one by one: the start, the completion and a
-cancellation are.
+cancellation are. A resumable upload's bytes go into one session file (chunked.py).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -16,12 +17,13 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import F
 from django.http import Http404
 from django.utils import timezone
 
 from banbantong.core import audit
 from banbantong.org.models import Region, School
-from banbantong.resources import rules, storage
+from banbantong.resources import chunked, rules, storage
 from banbantong.resources.models import Blob, Lesson, Resource, UploadSession, ancestor_paths
 from banbantong.resources.rules import UploadRefused
 
@@ -168,13 +170,19 @@ def start_upload(*, actor: Any, file_name: str, sha256: str, size: int, chunk_si
     digest = rules.normal_sha256(sha256)
     chunk, _count = rules.chunk_plan(size, chunk_size, max_bytes=storage.max_bytes())
     sweep_expired()
-    with transaction.atomic():
-        session = UploadSession.objects.create(
-            id=secrets.token_urlsafe(24), owner=actor, file_name=name, sha256=digest, size=size,
-            chunk_size=chunk, expires_at=timezone.now() + SESSION_LIFETIME,
-        )
-        audit.record(audit.Action.CREATE, session, actor=actor,
-                     after={"file_name": name, "sha256": digest, "size": size, "chunk_size": chunk})
+    session_id = secrets.token_urlsafe(24)
+    chunked.create(session_id, size)  # the whole size reserved now: a full disk is said before any byte
+    try:
+        with transaction.atomic():
+            session = UploadSession.objects.create(
+                id=session_id, owner=actor, file_name=name, sha256=digest, size=size,
+                chunk_size=chunk, expires_at=timezone.now() + SESSION_LIFETIME,
+            )
+            audit.record(audit.Action.CREATE, session, actor=actor,
+                         after={"file_name": name, "sha256": digest, "size": size, "chunk_size": chunk})
+    except BaseException:
+        chunked.delete(session_id)
+        raise
     return session
 
 
@@ -191,26 +199,44 @@ def _check_live(session: UploadSession) -> None:
         raise ValidationError("此次上传已过期，请重新开始上传。")
 
 
+def _read_chunk(body: Iterable[bytes], expected: int, wrong_size: str) -> bytearray:
+    # One chunk (at most rules.MAX_CHUNK) is held in memory until its hash is checked, so that a
+    # damaged chunk never touches the session file.
+    data = bytearray()
+    for block in body:
+        data += block
+        if len(data) > expected:
+            raise ValidationError(wrong_size)
+    if len(data) != expected:
+        raise ValidationError(wrong_size)
+    return data
+
+
 def receive_chunk(
     session: UploadSession, index: int, body: Iterable[bytes], *, chunk_sha256: str, actor: Any
 ) -> UploadSession:
-    """Keep one chunk after checking its length and its own SHA-256; a bad chunk is not stored."""
+    """Write one chunk at its offset after checking its length and its own SHA-256; a bad chunk is
+    not written. A resent chunk overwrites the earlier copy."""
     _check_live(session)
     expected = rules.chunk_length(index, size=session.size, chunk_size=session.chunk_size)
     if not chunk_sha256:
         raise ValidationError("请在 X-Chunk-SHA256 请求头中给出本分片的 SHA-256。")
     digest = rules.normal_sha256(chunk_sha256)
     wrong_size = f"分片 {index} 应为 {expected} 字节，收到的不符。连接可能中断，请重发该分片。"
-    with storage.spooled(body, limit=expected, too_big=wrong_size) as received:
-        if received.size != expected:
-            raise ValidationError(wrong_size)
-        if received.sha256 != digest:
-            raise ValidationError(f"分片 {index} 的 SHA-256 不符，数据在传输中损坏，未保存。请重发该分片。")
-        storage.save_chunk(session.pk, index, received)
+    data = _read_chunk(body, expected, wrong_size)
+    if hashlib.sha256(data).hexdigest() != digest:
+        raise ValidationError(f"分片 {index} 的 SHA-256 不符，数据在传输中损坏，未保存。请重发该分片。")
+    # Counted before the write, so that completion, reading the count after sealing the file,
+    # knows of every write that reached it (see chunked).
+    if not UploadSession.objects.filter(pk=session.pk).update(chunk_writes=F("chunk_writes") + 1):
+        raise Http404("上传会话不存在")
+    try:
+        chunked.write_chunk(session.pk, index, index * session.chunk_size, data, digest)
+    except chunked.SessionGone as exc:
+        raise ValidationError(str(exc)) from exc
     with transaction.atomic():
         locked = UploadSession.objects.select_for_update().filter(pk=session.pk).first()
-        if locked is None:  # cancelled meanwhile
-            storage.delete_chunks(session.pk)
+        if locked is None:  # cancelled meanwhile; cancelling removed the file
             raise Http404("上传会话不存在")
         if index not in locked.received:
             locked.received = sorted([*locked.received, index])
@@ -219,10 +245,10 @@ def receive_chunk(
 
 
 def complete_upload(session: UploadSession, *, actor: Any) -> Blob:
-    """Assemble the chunks, verify the whole file's SHA-256, check it, store it once.
+    """Seal the session file, verify the whole file's SHA-256, check it, store it once.
 
-    Success and refusal both end the session and remove its chunks; other errors (a full disk)
-    keep them so the client may try again.
+    Success and refusal both end the session and remove its file; other errors (a full disk, an
+    object store out of reach) give the file back to the session so the client may try again.
     """
     session.refresh_from_db(fields=["received", "expires_at"])  # chunks may have arrived through other processes
     _check_live(session)
@@ -230,16 +256,25 @@ def complete_upload(session: UploadSession, *, actor: Any) -> Blob:
         shown = "、".join(str(i) for i in missing[:10]) + ("…" if len(missing) > 10 else "")
         raise ValidationError(f"还缺 {len(missing)} 个分片（{shown}），请先上传这些分片。")
     try:
+        sealed = chunked.seal(session.pk)
+    except chunked.SessionGone as exc:
+        raise ValidationError("此次上传正在完成或已经结束，请查看上传进度后再试。") from exc
+    try:
+        session.refresh_from_db(fields=["chunk_writes"])
         blob = Blob.objects.filter(pk=session.sha256, size=session.size).first()
         if blob is None:
-            chunks = storage.read_chunks(session.pk, chunk_count(session))
-            with storage.spooled(chunks, limit=session.size) as received:
-                if received.sha256 != session.sha256 or received.size != session.size:
-                    raise UploadRefused("合并后的文件与开始上传时声明的 SHA-256 或大小不符，请重新上传整个文件。")
-                ftype = storage.check_file(received, session.file_name)
-                blob = _store(received, ftype, actor=actor)
+            whole = chunked.whole_sha256(session.pk, sealed, chunk_size=session.chunk_size,
+                                         writes=session.chunk_writes)
+            if whole.sha256 != session.sha256:
+                raise UploadRefused("合并后的文件与开始上传时声明的 SHA-256 不符，请重新上传整个文件。")
+            received = storage.Received(path=sealed, sha256=whole.sha256, size=session.size)
+            ftype = storage.check_file(received, session.file_name)
+            blob = _store(received, ftype, actor=actor)
     except ValidationError as exc:
         _end(session, actor=actor, reason="；".join(exc.messages))
+        raise
+    except BaseException:
+        chunked.unseal(session.pk)
         raise
     _end(session, actor=actor, reason="完成")
     return blob
@@ -250,16 +285,16 @@ def cancel_upload(session: UploadSession, *, actor: Any) -> None:
 
 
 def _end(session: UploadSession, *, actor: Any, reason: str) -> None:
-    storage.delete_chunks(session.pk)
+    chunked.delete(session.pk)
     with transaction.atomic():
         audit.record(audit.Action.DELETE, session, actor=actor, after={"reason": reason[:200]})
         UploadSession.objects.filter(pk=session.pk).delete()
 
 
 def sweep_expired() -> int:
-    """Remove a batch of expired sessions and their chunks; each new upload does a little of it."""
+    """Remove a batch of expired sessions and their files; each new upload does a little of it."""
     expired = list(UploadSession.objects.filter(expires_at__lte=timezone.now())[:SWEEP_BATCH])
     for session in expired:
-        storage.delete_chunks(session.pk)
+        chunked.delete(session.pk)
     UploadSession.objects.filter(pk__in=[s.pk for s in expired]).delete()
     return len(expired)

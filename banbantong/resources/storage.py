@@ -55,14 +55,6 @@ def blob_key(sha256: str) -> str:
     return f"blobs/{sha256[:2]}/{sha256[2:4]}/{sha256}"
 
 
-def chunk_dir(session_id: str) -> str:
-    return f"uploads/{session_id}"
-
-
-def chunk_key(session_id: str, index: int) -> str:
-    return f"{chunk_dir(session_id)}/{index:05d}"
-
-
 @dataclass(frozen=True)
 class Received:
     path: Path
@@ -170,33 +162,6 @@ def store_blob(received: Received, *, content_type: str) -> tuple[Blob, bool]:
         sha256=received.sha256,
         defaults={"size": received.size, "content_type": content_type, "storage_key": key},
     )
-
-
-# --- Chunks of resumable uploads -------------------------------------------------------------------
-
-
-def save_chunk(session_id: str, index: int, received: Received) -> None:
-    key = chunk_key(session_id, index)
-    if default_storage.exists(key):
-        default_storage.delete(key)  # a resent chunk replaces the earlier copy
-    _move_into_storage(received, key)
-
-
-def read_chunks(session_id: str, count: int) -> Iterator[bytes]:
-    for index in range(count):
-        with default_storage.open(chunk_key(session_id, index), "rb") as fh:
-            while block := fh.read(READ_BLOCK):
-                yield block
-
-
-def delete_chunks(session_id: str) -> None:
-    directory = chunk_dir(session_id)
-    with contextlib.suppress(FileNotFoundError, NotADirectoryError):
-        _dirs, files = default_storage.listdir(directory)
-        for name in files:
-            default_storage.delete(f"{directory}/{name}")
-    with contextlib.suppress(NotImplementedError, OSError):
-        os.rmdir(default_storage.path(directory))  # local disk keeps empty folders; objects stores have none
 
 
 def open_blob(blob: Blob) -> File:  # type: ignore[type-arg]

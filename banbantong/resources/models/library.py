@@ -194,6 +194,9 @@ class UploadSession(models.Model):
     size = models.PositiveBigIntegerField("大小(字节)")
     chunk_size = models.PositiveIntegerField("分片大小(字节)")
     received = models.JSONField("已收到的分片", default=list)
+    # Counted before each chunk is written into the session file: a process's running hash of
+    # the whole file (resources.chunked) is trusted at completion only if it saw every write.
+    chunk_writes = models.PositiveIntegerField("分片写入次数", default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField("过期时间", db_index=True)
 

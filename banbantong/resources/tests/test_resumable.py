@@ -10,12 +10,17 @@ from django.test import Client
 
 from banbantong.conftest import World
 from banbantong.core.models import AuditEntry
-from banbantong.resources import services, storage
+from banbantong.resources import chunked, services, storage
 from banbantong.resources.models import Blob, Resource, UploadSession
 from banbantong.resources.tests.kit import PDF, files_under, make_resource, pdf, sha
 
 CHUNK = 64 * 1024
 JSON = "application/json"
+
+
+def stored(media: Path) -> list[Path]:
+    """Files in the store, the upload temporary folder left out."""
+    return [p for p in files_under(media) if storage.temp_dir() not in p.parents]
 
 
 def _start(client: Client, data: bytes, name: str = "第三单元 分数.pdf") -> dict[str, Any]:
@@ -103,6 +108,10 @@ def test_a_chunk_with_the_wrong_hash_is_refused_and_not_stored(world: World, cli
                        content_type="application/octet-stream", headers={"X-Chunk-SHA256": sha(data[:100])})
     assert short.status_code == 400 and "字节" in short.json()["message"]
     assert client.get(f"/api/v1/resources/uploads/{session['id']}").json()["received"] == []
+    # Nothing was written: the session file still holds only the zeros it was reserved with.
+    assert chunked.session_path(session["id"]).read_bytes() == bytes(len(data))
+    assert stored(media) == []
+    assert client.delete(f"/api/v1/resources/uploads/{session['id']}").status_code == 204
     assert files_under(media) == []
 
 
@@ -171,9 +180,9 @@ def test_expired_sessions_are_swept(world: World, media: Path) -> None:
                                 chunk_size=CHUNK)
     services.receive_chunk(old, 0, [data[:CHUNK]], chunk_sha256=sha(data[:CHUNK]), actor=world.teacher_user_a)
     UploadSession.objects.filter(pk=old.pk).update(expires_at=old.created_at - dt.timedelta(seconds=1))
-    services.start_upload(actor=world.teacher_user_a, file_name="b.pdf", sha256=sha(PDF), size=len(PDF))
+    live = services.start_upload(actor=world.teacher_user_a, file_name="b.pdf", sha256=sha(PDF), size=len(PDF))
     assert list(UploadSession.objects.values_list("file_name", flat=True)) == ["b.pdf"]
-    assert files_under(media) == []
+    assert files_under(media) == [chunked.session_path(live.pk)]
 
 
 @pytest.mark.django_db
