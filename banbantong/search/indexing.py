@@ -27,13 +27,11 @@ BATCH = 500
 
 
 def fingerprint(resource: Resource) -> str:
-    parts = [
-        resource.title,
-        resource.description[:MAX_META_CHARS],
-        resource.tags,
-        resource.blob_id,
-        str(extract.MAX_TEXT_CHARS),
-    ]
+    return fingerprint_of(resource.title, resource.description, resource.tags, resource.blob_id)
+
+
+def fingerprint_of(title: str, description: str, tags: str, blob_id: str) -> str:
+    parts = [title, description[:MAX_META_CHARS], tags, blob_id, str(extract.MAX_TEXT_CHARS)]
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
 
 
@@ -55,6 +53,16 @@ def row_for(resource: Resource, *, body: str | None = None) -> Row:
         title=resource.title, description=resource.description[:MAX_META_CHARS], tags=resource.tags, body=body
     )
     return Row(resource_id=resource.pk, document=doc, body=body, fingerprint=fingerprint(resource))
+
+
+def rows_for(resources: list[Resource], *, bodies: dict[int, str] | None = None) -> list[Row]:
+    """row_for() of many resources at once, with the same result (tested); `bodies` gives the file
+    text of resources whose text is known, the others' files are read."""
+    texts = [bodies[r.pk] if bodies is not None and r.pk in bodies else _file_text(r) for r in resources]
+    docs = text.documents([(r.title, r.description[:MAX_META_CHARS], r.tags, body)
+                           for r, body in zip(resources, texts, strict=True)])
+    return [Row(resource_id=r.pk, document=d, body=body, fingerprint=fingerprint(r))
+            for r, d, body in zip(resources, docs, texts, strict=True)]
 
 
 def index_resource(resource: Resource, *, force: bool = False) -> bool:
@@ -101,7 +109,14 @@ def reindex_all(*, force: bool = True) -> Iterator[int]:
     qs = Resource.objects.select_related("blob").order_by("pk")
     for batch in _batches(qs.iterator(chunk_size=BATCH), BATCH):
         known = {} if force else be.fingerprints([r.pk for r in batch])
-        rows = [row_for(r) for r in batch if known.get(r.pk) != fingerprint(r)]
+        rows = rows_for([r for r in batch if known.get(r.pk) != fingerprint(r)])
         with transaction.atomic():
-            be.upsert(rows)
+            # After clearing, nothing is there to replace — unless a resource saved meanwhile was
+            # indexed by its signal, which upsert() replaces: insert only what is still missing.
+            if force:
+                present = be.fingerprints([row.resource_id for row in rows])
+                be.insert([row for row in rows if row.resource_id not in present])
+                be.upsert([row for row in rows if row.resource_id in present])
+            else:
+                be.upsert(rows)
         yield len(batch)

@@ -107,6 +107,15 @@ class PostgresBackend:
                 values,
             )
 
+    def insert(self, rows: list[Row]) -> None:
+        if not rows:
+            return
+        # COPY parses each vector literal as the ::tsvector cast of upsert() does.
+        sql = f"COPY {TABLE} (resource_id, vector, body, fingerprint) FROM STDIN"
+        with connection.cursor() as cur, cur.cursor.copy(sql) as copy:
+            for r in rows:
+                copy.write_row((r.resource_id, vector_literal(r.document), r.body, r.fingerprint))
+
     def delete(self, ids: list[int]) -> None:
         if ids:
             with connection.cursor() as cur:

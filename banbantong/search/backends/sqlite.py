@@ -75,9 +75,12 @@ class SQLiteBackend:
             return {int(i): str(f) for i, f in cur.fetchall()}
 
     def upsert(self, rows: list[Row]) -> None:
+        self.delete([r.resource_id for r in rows])
+        self.insert(rows)
+
+    def insert(self, rows: list[Row]) -> None:
         if not rows:
             return
-        self.delete([r.resource_id for r in rows])
         values = []
         for r in rows:
             d = r.document
