@@ -22,15 +22,13 @@ from banbantong.core.scope import path_ids, subtree_q
 from banbantong.org.models import ClassStatusChange, Region, School, TeachingClass
 from banbantong.org.survey.write import TableWriter
 from banbantong.planning import rules
-from banbantong.planning.mode_catalogue import Catalogue, edit_mode
+from banbantong.planning.mode_catalogue import Catalogue
 from banbantong.planning.models import (
     CoverageTarget,
     FundingSource,
-    ModeRule,
     PaymentTerms,
     Scenario,
     ScenarioItem,
-    TerminalMode,
 )
 from banbantong.planning.planner import Candidate, PlanResult, SchoolInfo, plan_rollout
 from banbantong.planning.suggestions import RuleBook
@@ -82,27 +80,6 @@ def find_region(name: str, user: Any = None) -> Region:
 def unit_costs(region: Region) -> dict[str, Decimal]:
     """Unit cost by mode code in the region's catalogue (the nearest region's row wins)."""
     return {code: m.unit_cost for code, m in Catalogue.for_region(region).modes_at(region.path).items()}
-
-
-def rule_lines(region: Region) -> list[rules.RuleLine]:
-    """The nearest region (itself or an ancestor) that has rule lines decides the whole rule."""
-    ancestry = path_ids(region.path)
-    by_region: dict[int, list[rules.RuleLine]] = {}
-    for line in ModeRule.objects.filter(region_id__in=ancestry):
-        by_region.setdefault(line.region_id, []).append(
-            rules.RuleLine(line.kind, line.grade_min, line.grade_max, line.mode_code)
-        )
-    for rid in reversed(ancestry):
-        if rid in by_region:
-            return by_region[rid]
-    return []
-
-
-def set_unit_cost(region: Region, code: str, cost: object, *, actor: Any) -> TerminalMode:
-    """A region's own price for a mode in its catalogue (an override row if it is inherited)."""
-    if cost is None or str(cost).strip() == "":
-        raise ValidationError("请填写每班单价。")
-    return edit_mode(region, code, unit_cost=cost, actor=actor)
 
 
 # --- Targets -----------------------------------------------------------------------------------

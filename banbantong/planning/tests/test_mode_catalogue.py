@@ -332,3 +332,19 @@ def delete_mode_scope_case(w: World, client: Client) -> None:
     client.force_login(w.alice)
     assert client.delete(url).status_code == 200
     assert not TerminalMode.objects.filter(region=w.county_a, code="lcd_pc").exists()
+
+
+@pytest.mark.django_db
+def test_survey_import_reads_mode_names_from_the_regions_catalogue(world: World) -> None:
+    """The survey's 班班通模式 column resolves names and aliases through the same catalogue."""
+    from banbantong.org.survey.rules import mode_key
+    from banbantong.org.survey.service import mode_lookup, survey_target
+
+    panel = _add_panel(world)
+    renamed = edit_mode(world.county_a, "lcd_pc", name="液晶电视+电脑（吉水）", actor=world.alice)
+    county_a = mode_lookup(survey_target(world.county_a, actor=world.alice))
+    county_b = mode_lookup(survey_target(world.county_b, actor=world.bob))
+    assert county_a[mode_key("吉水平板")] == panel.pk and mode_key("吉水平板") not in county_b
+    assert county_a[mode_key("液晶电视+电脑（吉水）")] == renamed.pk
+    assert county_a[mode_key("lcd_pc")] == renamed.pk
+    assert county_b[mode_key("lcd_pc")] == TerminalMode.objects.get(region=None, code="lcd_pc").pk
