@@ -22,7 +22,7 @@ from ninja.pagination import LimitOffsetPagination, paginate
 from banbantong.core.http import api_user
 from banbantong.core.scope import get_for_user
 from banbantong.org.models import Region, School
-from banbantong.resources import review, services
+from banbantong.resources import review, rules, services
 from banbantong.resources.catalogue_api import router as catalogue_router
 from banbantong.resources.coverage_api import router as coverage_router
 from banbantong.resources.models import Blob, Lesson, Resource, UploadSession
@@ -33,7 +33,7 @@ router = Router(tags=["资源库"])
 router.add_router("", catalogue_router)
 router.add_router("", quota_router)
 router.add_router("", coverage_router)
-BODY_BLOCK = 1024 * 1024
+BODY_BLOCK = rules.MAX_CHUNK + 1  # a chunk in one read: no copying block by block
 
 
 class BlobCheckIn(Schema):
@@ -162,8 +162,8 @@ def upload_status(request: HttpRequest, session_id: str) -> UploadSession:
             summary="上传第 index 片（请求体为原始字节，X-Chunk-SHA256 头为本片的 SHA-256）")
 def put_chunk(request: HttpRequest, session_id: str, index: int) -> UploadSession:
     session = _session(request, session_id)
-    # The body is read in blocks; the service keeps one chunk (at most 32 MB) in memory until
-    # its hash is checked, then writes it into the session file.
+    # The service keeps one chunk (at most 32 MB; waitress already holds it in memory up to 8 MB)
+    # until its hash is checked, then writes it into the session file.
     body = iter(lambda: request.read(BODY_BLOCK), b"")
     return services.receive_chunk(session, index, body, chunk_sha256=request.headers.get("X-Chunk-SHA256", ""),
                                   actor=api_user(request))

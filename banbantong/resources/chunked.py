@@ -113,13 +113,24 @@ def _writer(session_id: str) -> Iterator[int]:
 
 
 def write_chunk(session_id: str, index: int, offset: int, data: bytes | bytearray, digest: str) -> None:
-    """Write a verified chunk at its offset and let this process's running hash take it in."""
+    """Write a verified chunk at its offset and let this process's running hash take it in.
+
+    The hash and the write run side by side (both release the GIL): on two cores the running
+    hash then costs the request almost nothing.
+    """
     with _writer(session_id) as fd:
-        view = memoryview(data)
-        at = 0
-        while at < len(view):
-            at += os.pwrite(fd, view[at:], offset + at)
-        _note(session_id, index, data, digest)
+        hasher = threading.Thread(target=_note, args=(session_id, index, data, digest))
+        hasher.start()
+        try:
+            view = memoryview(data)
+            at = 0
+            while at < len(view):
+                at += os.pwrite(fd, view[at:], offset + at)
+        except BaseException:
+            hasher.join()
+            _break(session_id)  # the hash may have taken bytes the file did not get
+            raise
+        hasher.join()
 
 
 # --- The running hash -------------------------------------------------------------------------------
@@ -156,6 +167,14 @@ def _note(session_id: str, index: int, data: bytes | bytearray, digest: str) -> 
         elif index < len(running.chunks) and running.chunks[index] != digest:
             running.broken = True  # resent with other bytes: the hash no longer describes the file
         # A chunk ahead of the next one: the hash keeps covering its prefix; completion reads the rest.
+
+
+def _break(session_id: str) -> None:
+    with _running_lock:
+        running = _running.get(session_id)
+    if running is not None:
+        with running.lock:
+            running.broken = True
 
 
 def forget(session_id: str) -> None:

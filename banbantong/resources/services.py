@@ -199,17 +199,19 @@ def _check_live(session: UploadSession) -> None:
         raise ValidationError("此次上传已过期，请重新开始上传。")
 
 
-def _read_chunk(body: Iterable[bytes], expected: int, wrong_size: str) -> bytearray:
+def _read_chunk(body: Iterable[bytes], expected: int, wrong_size: str) -> bytes:
     # One chunk (at most rules.MAX_CHUNK) is held in memory until its hash is checked, so that a
     # damaged chunk never touches the session file.
-    data = bytearray()
+    blocks: list[bytes] = []
+    size = 0
     for block in body:
-        data += block
-        if len(data) > expected:
+        blocks.append(block)
+        size += len(block)
+        if size > expected:
             raise ValidationError(wrong_size)
-    if len(data) != expected:
+    if size != expected:
         raise ValidationError(wrong_size)
-    return data
+    return blocks[0] if len(blocks) == 1 else b"".join(blocks)  # the API reads a chunk in one block
 
 
 def receive_chunk(

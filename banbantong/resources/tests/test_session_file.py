@@ -242,3 +242,23 @@ def test_an_object_store_receives_the_file_streamed(world: World, media: Path, s
     with default_storage.open(blob.storage_key, "rb") as fh:
         assert fh.read() == data
     assert files_under(media) == []  # the session file went once streamed
+
+
+@pytest.mark.django_db
+def test_a_failed_write_is_not_trusted_by_the_running_hash(world: World, media: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    data = pdf(2 * CHUNK)
+    session = start(world, data)
+
+    def disk_error(*args: Any) -> int:
+        raise OSError(errno.EIO, "I/O error")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(chunked.os, "pwrite", disk_error)
+        with pytest.raises(OSError):
+            send(session, data, 0)
+    assert chunked._running[session.pk].broken
+    send(session, data, 0)
+    send(session, data, 1)
+    assert services.complete_upload(session, actor=world.teacher_user_a).sha256 == sha(data)
+    assert stored(media)[0].read_bytes() == data
