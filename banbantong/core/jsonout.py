@@ -21,8 +21,9 @@ def _default(value: Any) -> Any:
 
 
 def plain(value: Any) -> Any:
-    """Round-trip through JSON so API schemas receive only plain types."""
-    return json.loads(dumps(value))
+    """Round-trip through JSON so API schemas receive only plain types (compact: without an
+    indent the json module encodes in C, several times faster on a province's tree)."""
+    return json.loads(dumps(value, indent=None))
 
 
 def dumps(value: Any, *, indent: int | None = 2) -> str:

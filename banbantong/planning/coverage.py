@@ -26,7 +26,7 @@ from django.utils import timezone
 from banbantong.core.scope import scope_of, subtree_q
 from banbantong.org.models import ClassRollup, ClassStatusChange, Region, School
 from banbantong.planning.mode_catalogue import Catalogue
-from banbantong.planning.rules import coverage_percent
+from banbantong.planning.rules import coverage_float, coverage_percent
 
 
 @dataclass
@@ -43,7 +43,7 @@ class Counts:
         self.built += built
 
     def as_dict(self) -> dict[str, Any]:
-        return {"classes": self.classes, "built": self.built, "coverage_percent": float(self.coverage)}
+        return {"classes": self.classes, "built": self.built, "coverage_percent": coverage_float(self.built, self.classes)}
 
 
 @dataclass
@@ -94,33 +94,23 @@ class CoverageReport:
             return
         self._schools_loaded = True
         nodes = {n.path: n for ns in self.levels().values() for n in ns}
-        # Summed here rather than grouped by the database: both reads are index-only scans in
-        # index order, and a GROUP BY school would sort them.
-        counts: dict[int, list[Any]] = {}
-        for school_id, path, total, built in _fetch(
-            _rollups(self._user, self.root.path).values_list("school_id", "region_path", "classes", "built")
-        ):
-            row = counts.get(school_id)
-            if row is None:
-                counts[school_id] = [path, total, built]
-            else:
-                row[1] += total
-                row[2] += built
+        # Today's counts are the schools' own roll-ups (School.class_count / built_count, kept
+        # with ClassRollup by the same service): one read of the schools, nothing to add up.
+        taken_back: dict[int, int] = defaultdict(int)
         if self.as_of is not None and self._past:
             for school_id, n in _fetch(
                 _changes_after(self._user, self.root.path, self.as_of).values_list("school_id", "built_delta")
             ):
-                row = counts.get(school_id)
-                if row is not None:
-                    row[2] -= n
-        names = dict(_fetch(
-            School.objects.filter(subtree_q("region_path", self.root.path)).order_by().values_list("id", "name")
-        ))
-        for school_id, (path, total, built) in counts.items():
+                taken_back[school_id] += n
+        for school_id, name, path, total, built in _fetch(
+            School.objects.for_user(self._user).filter(subtree_q("region_path", self.root.path)).order_by()
+            .values_list("id", "name", "region_path", "class_count", "built_count")
+        ):
             owner = nodes.get(path)
             if owner is not None:
-                c = Counts(total, max(0, built))
-                owner.schools.append({"id": school_id, "name": names.get(school_id, ""), **c.as_dict()})
+                built = max(0, built - taken_back.get(school_id, 0))
+                owner.schools.append({"id": school_id, "name": name, "classes": total, "built": built,
+                                      "coverage_percent": coverage_float(built, total)})
         for node in nodes.values():
             node.schools.sort(key=lambda s: s["name"])
 
@@ -238,7 +228,7 @@ def _coverage(user: Any, region: Region, *, as_of: dt.date | None = None) -> Cov
 
     catalogue = Catalogue()  # a mode by the name the report's region gives it (it may rename)
     mode_names = {mid: catalogue.name(region.path, mid) for mid in catalogue.by_id}
-    kind_labels = dict(School.Kind.choices)
+    kind_labels = {k: str(label) for k, label in School.Kind.choices}  # one str() per kind, not per row
     by_mode: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     by_kind: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     by_area: dict[str, list[int]] = defaultdict(lambda: [0, 0])
