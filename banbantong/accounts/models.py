@@ -10,6 +10,8 @@ from typing import Any
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from banbantong.core.privacy import mask_phone
 from banbantong.core.scope import Scope
@@ -19,35 +21,35 @@ TOKEN_PREFIX = "bbt_"  # noqa: S105 - a public marker, not a secret
 
 class User(AbstractUser):
     class Role(models.TextChoices):
-        BUREAU_ADMIN = "bureau_admin", "局管理员"
-        SCHOOL_ADMIN = "school_admin", "学校管理员"
-        DEVICE_ADMIN = "device_admin", "电教管理员"
-        TEACHER = "teacher", "教师"
-        REVIEWER = "reviewer", "资源审核员"
-        INTEGRATOR = "integrator", "集成商"
-        AUDITOR = "auditor", "审计员"
+        BUREAU_ADMIN = "bureau_admin", _("局管理员")
+        SCHOOL_ADMIN = "school_admin", _("学校管理员")
+        DEVICE_ADMIN = "device_admin", _("电教管理员")
+        TEACHER = "teacher", pgettext_lazy("field", "教师")
+        REVIEWER = "reviewer", _("资源审核员")
+        INTEGRATOR = "integrator", _("集成商")
+        AUDITOR = "auditor", _("审计员")
 
     REGION_ROLES = frozenset({Role.BUREAU_ADMIN, Role.REVIEWER, Role.AUDITOR})
     SCHOOL_ROLES = frozenset({Role.SCHOOL_ADMIN, Role.DEVICE_ADMIN, Role.TEACHER})
 
-    role = models.CharField("角色", max_length=20, choices=Role.choices, default=Role.TEACHER)
-    display_name = models.CharField("姓名", max_length=50, blank=True)
-    phone = models.CharField("手机", max_length=20, blank=True)
+    role = models.CharField(_("角色"), max_length=20, choices=Role.choices, default=Role.TEACHER)
+    display_name = models.CharField(_("姓名"), max_length=50, blank=True)
+    phone = models.CharField(_("手机"), max_length=20, blank=True)
     region = models.ForeignKey(
-        "org.Region", verbose_name="所属区域", null=True, blank=True, on_delete=models.PROTECT, related_name="users"
+        "org.Region", verbose_name=_("所属区域"), null=True, blank=True, on_delete=models.PROTECT, related_name="users"
     )
     school = models.ForeignKey(
-        "org.School", verbose_name="所属学校", null=True, blank=True, on_delete=models.PROTECT, related_name="users"
+        "org.School", verbose_name=_("所属学校"), null=True, blank=True, on_delete=models.PROTECT, related_name="users"
     )
     assigned_schools = models.ManyToManyField(
-        "org.School", verbose_name="负责学校", blank=True, related_name="integrators"
+        "org.School", verbose_name=_("负责学校"), blank=True, related_name="integrators"
     )
 
     AUDIT_MASKED = {"phone": mask_phone}
 
     class Meta:
-        verbose_name = "用户"
-        verbose_name_plural = "用户"
+        verbose_name = _("用户")
+        verbose_name_plural = _("用户")
 
     def __str__(self) -> str:
         return self.display_name or self.username
@@ -102,18 +104,18 @@ class ApiTokenQuerySet(models.QuerySet["ApiToken"]):
 class ApiToken(models.Model):
     """A bearer token. Only its SHA-256 is stored; the raw value is shown once, at creation."""
 
-    user = models.ForeignKey(User, verbose_name="用户", on_delete=models.CASCADE, related_name="api_tokens")
-    name = models.CharField("用途", max_length=80)
+    user = models.ForeignKey(User, verbose_name=_("用户"), on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(_("用途"), max_length=80)
     key_hash = models.CharField(max_length=64, unique=True)
-    prefix = models.CharField("前缀", max_length=12)
-    created_at = models.DateTimeField("创建时间", auto_now_add=True)
-    last_used_at = models.DateTimeField("最近使用", null=True, blank=True)
-    revoked_at = models.DateTimeField("吊销时间", null=True, blank=True)
+    prefix = models.CharField(_("前缀"), max_length=12)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    last_used_at = models.DateTimeField(_("最近使用"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("吊销时间"), null=True, blank=True)
 
     objects = ApiTokenQuerySet.as_manager()
 
     class Meta:
-        verbose_name = "API 令牌"
+        verbose_name = _("API 令牌")
         ordering = ["-created_at"]
 
     def __str__(self) -> str:

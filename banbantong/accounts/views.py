@@ -10,6 +10,7 @@ from django.contrib.auth.password_validation import password_validators_help_tex
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from banbantong.accounts import services
@@ -54,7 +55,7 @@ def password_change(request: AuthedRequest) -> HttpResponse:
             _apply_errors(form, exc)
         else:
             update_session_auth_hash(request, request.user)
-            messages.success(request, "密码已修改。")
+            messages.success(request, _("密码已修改。"))
             return redirect("core:dashboard")
     return render(
         request, "accounts/password_change.html", {"form": form, "policy": password_validators_help_texts()}
@@ -67,7 +68,7 @@ def tokens(request: AuthedRequest) -> HttpResponse:
     created = None
     if request.method == "POST" and form.is_valid():
         try:
-            _, created = services.create_token(actor=request.user, name=form.cleaned_data["name"])
+            _token, created = services.create_token(actor=request.user, name=form.cleaned_data["name"])
             form = TokenForm()
         except ValidationError as exc:
             _apply_errors(form, exc)
@@ -83,5 +84,5 @@ def tokens(request: AuthedRequest) -> HttpResponse:
 def token_revoke(request: AuthedRequest, token_id: int) -> HttpResponse:
     token = get_for_user(ApiToken.objects.all(), request.user, pk=token_id)
     services.revoke_token(token, actor=request.user)
-    messages.success(request, f"令牌“{token.name}”已吊销。")
+    messages.success(request, _("令牌“%(name)s”已吊销。") % {"name": token.name})
     return redirect("accounts:tokens")

@@ -10,6 +10,7 @@ from typing import Any
 from django.db import models
 
 from banbantong.core import context
+from banbantong.core.i18n import chinese
 from banbantong.core.models import AuditEntry
 
 Action = AuditEntry.Action
@@ -67,7 +68,8 @@ def record(
         action=action,
         object_type=object_type or (obj._meta.label if obj is not None else ""),
         object_id=str(obj.pk) if obj is not None and obj.pk is not None else "",
-        object_repr=(object_repr if object_repr is not None else str(obj) if obj is not None else "")[:200],
+        # Stored text reads the same in every language: labels in it are taken in Chinese.
+        object_repr=chinese(object_repr if object_repr is not None else obj if obj is not None else "")[:200],
         region_path=region_path,
         school_id=school_id,
         before=before,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from django.utils import translation
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
@@ -92,6 +93,13 @@ def line_chart(
     return mark_safe("".join(parts))  # noqa: S308 - every piece of text above is escaped
 
 
+def _short(value: float) -> str:
+    """A column's figure in few characters: 万 (ten thousands) in Chinese, k in English."""
+    if translation.get_language() == "en":
+        return f"{value / 1000:,.0f}k"
+    return f"{value / 10000:,.1f}万"
+
+
 def column_chart(items: Sequence[tuple[str, float]], *, unit: str = "") -> SafeString:
     """Vertical columns, one per (label, value) — e.g. payments by year."""
     if not items:
@@ -111,7 +119,7 @@ def column_chart(items: Sequence[tuple[str, float]], *, unit: str = "") -> SafeS
         parts.append(
             f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar:.1f}" height="{h:.1f}" fill="#2b6cb0">'
             f"<title>{escape(label)}: {value:,.0f}{escape(unit)}</title></rect>"
-            f'<text x="{x + bar / 2:.1f}" y="{y - 4:.1f}" text-anchor="middle" font-size="11">{value / 10000:,.1f}万</text>'
+            f'<text x="{x + bar / 2:.1f}" y="{y - 4:.1f}" text-anchor="middle" font-size="11">{_short(value)}</text>'
             f'<text x="{x + bar / 2:.1f}" y="{height - 8}" text-anchor="middle" font-size="12">{escape(label)}</text>'
         )
     parts.append("</svg>")

@@ -14,7 +14,10 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
 
+from django.conf import settings
 from django.http import FileResponse
+from django.utils import translation
+from django.utils.functional import Promise
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
@@ -29,6 +32,8 @@ def is_formula_like(text: str) -> bool:
 
 
 def safe_cell(ws: WriteOnlyWorksheet, value: Any) -> WriteOnlyCell:
+    if isinstance(value, Promise):  # a lazy label
+        value = str(value)
     if isinstance(value, Decimal):
         value = float(value)
     if isinstance(value, dt.datetime) and value.tzinfo is not None:
@@ -60,10 +65,15 @@ def write_sheet(
 def workbook_response(
     filename: str, sheets: Sequence[tuple[str, Sequence[str], Iterable[Sequence[Any]]]]
 ) -> FileResponse:
-    """Stream a workbook built row by row to a temporary file (bounded memory for big lists)."""
+    """Stream a workbook built row by row to a temporary file (bounded memory for big lists).
+
+    The workbook is Chinese whatever the page's language: exports are filed documents, and lazy
+    headers and labels are read here.
+    """
     wb = Workbook(write_only=True)
-    for title, headers, rows in sheets:
-        write_sheet(wb, title, headers, rows)
+    with translation.override(settings.LANGUAGE_CODE):
+        for title, headers, rows in sheets:
+            write_sheet(wb, str(title), headers, rows)
     # FileResponse closes the file when the response is done.
     tmp = tempfile.TemporaryFile(suffix=".xlsx")  # noqa: SIM115
     wb.save(tmp)

@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import models
+from django.utils.functional import Promise
 
 
 def _default(value: Any) -> Any:
@@ -15,7 +16,7 @@ def _default(value: Any) -> Any:
         return int(value) if value == value.to_integral_value() else float(value)
     if isinstance(value, dt.date | dt.datetime):
         return value.isoformat()
-    if isinstance(value, models.Model):
+    if isinstance(value, models.Model | Promise):  # Promise: a lazy label, in the active language
         return str(value)
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 

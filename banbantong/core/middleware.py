@@ -10,6 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import translation
 
 from banbantong.core import context
+from banbantong.core.i18n import is_document_request
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9\-]{8,64}$")
 
@@ -29,7 +30,8 @@ class ChineseFirstLocaleMiddleware:
     """Chinese unless the user chose English with the language switch (a cookie).
 
     The browser's Accept-Language is ignored on purpose: bureau PCs often run English-language
-    browsers, and the platform's default is zh-Hans.
+    browsers, and the platform's default is zh-Hans. Exports, PDFs and the API stay Chinese
+    (core.i18n): they are filed documents and machine-read labels.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -38,6 +40,8 @@ class ChineseFirstLocaleMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME, "")
         language = chosen if chosen in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
+        if is_document_request(request):
+            language = settings.LANGUAGE_CODE
         translation.activate(language)
         request.LANGUAGE_CODE = language  # type: ignore[attr-defined]
         response = self.get_response(request)

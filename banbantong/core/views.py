@@ -10,6 +10,7 @@ from django.db import connection
 from django.http import HttpResponse, JsonResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from banbantong.core.charts import bar_chart
@@ -38,15 +39,15 @@ def dashboard(request: AuthedRequest) -> HttpResponse:
 
 def _audit_columns() -> list[Col]:
     return [
-        Col("时间", lambda e: e.at.astimezone().strftime("%Y-%m-%d %H:%M:%S")),
-        Col("操作人", lambda e: e.actor_name),
-        Col("动作", lambda e: e.get_action_display()),
-        Col("对象类型", lambda e: e.object_type),
-        Col("对象", lambda e: e.object_repr),
+        Col(_("时间"), lambda e: e.at.astimezone().strftime("%Y-%m-%d %H:%M:%S")),
+        Col(_("操作人"), lambda e: e.actor_name),
+        Col(_("动作"), lambda e: e.get_action_display()),
+        Col(_("对象类型"), lambda e: e.object_type),
+        Col(_("对象"), lambda e: e.object_repr),
         Col("IP", lambda e: e.ip),
-        Col("请求编号", lambda e: e.request_id),
-        Col("修改前", lambda e: _json(e.before)),
-        Col("修改后", lambda e: _json(e.after)),
+        Col(_("请求编号"), lambda e: e.request_id),
+        Col(_("修改前"), lambda e: _json(e.before)),
+        Col(_("修改后"), lambda e: _json(e.after)),
     ]
 
 
@@ -59,7 +60,7 @@ def _json(value: Any) -> str:
 @login_required
 def audit_log(request: AuthedRequest) -> HttpResponseBase:
     if not request.user.can_read_audit:
-        raise PermissionDenied("只有审计员和局管理员可以查看审计日志。")
+        raise PermissionDenied(_("只有审计员和局管理员可以查看审计日志。"))
     qs = AuditEntry.objects.for_user(request.user)
     action = request.GET.get("action", "")
     if action in AuditEntry.Action.values:
@@ -72,7 +73,7 @@ def audit_log(request: AuthedRequest) -> HttpResponseBase:
         template="core/audit_log.html",
         queryset=qs,
         columns=_audit_columns(),
-        title="审计日志",
+        title=_("审计日志"),
         export_name="审计日志",
         context={"actions": AuditEntry.Action.choices, "action": action, "actor": who},
     )
@@ -86,11 +87,11 @@ def healthz(request: AuthedRequest) -> JsonResponse:
 
 
 def not_found(request: AuthedRequest, exception: Exception | None = None) -> HttpResponse:
-    return render(request, "core/error.html", {"code": 404, "message": "页面不存在，或不在您的管辖范围内。"}, status=404)
+    return render(request, "core/error.html", {"code": 404, "message": _("页面不存在，或不在您的管辖范围内。")}, status=404)
 
 
 def forbidden(request: AuthedRequest, exception: Exception | None = None) -> HttpResponse:
-    message = str(exception) if exception and str(exception) else "您没有执行此操作的权限。"
+    message = str(exception) if exception and str(exception) else _("您没有执行此操作的权限。")
     return render(request, "core/error.html", {"code": 403, "message": message}, status=403)
 
 

@@ -13,6 +13,8 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 from django.db.models import ExpressionWrapper, F
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from banbantong.core.privacy import mask_phone
 from banbantong.core.scope import scope_of
@@ -27,21 +29,21 @@ class Company(models.Model):
     """A vendor, supplier or integrator, with its after-sales contacts (通讯录)."""
 
     class Kind(models.TextChoices):
-        VENDOR = "vendor", "厂家"
-        SUPPLIER = "supplier", "供货商"
-        INTEGRATOR = "integrator", "集成商"
+        VENDOR = "vendor", _("厂家")
+        SUPPLIER = "supplier", _("供货商")
+        INTEGRATOR = "integrator", _("集成商")
 
-    region = models.ForeignKey("org.Region", verbose_name="登记区域", on_delete=models.PROTECT, related_name="companies")
-    name = models.CharField("名称", max_length=100)
-    kind = models.CharField("类型", max_length=12, choices=Kind.choices)
-    contact_person = models.CharField("联系人", max_length=50, blank=True)
-    after_sales_phone = models.CharField("售后电话", max_length=30, blank=True)
-    address = models.CharField("地址", max_length=200, blank=True)
-    members = models.ManyToManyField(settings.AUTH_USER_MODEL, verbose_name="账号", blank=True, related_name="companies")
+    region = models.ForeignKey("org.Region", verbose_name=_("登记区域"), on_delete=models.PROTECT, related_name="companies")
+    name = models.CharField(_("名称"), max_length=100)
+    kind = models.CharField(_("类型"), max_length=12, choices=Kind.choices)
+    contact_person = models.CharField(_("联系人"), max_length=50, blank=True)
+    after_sales_phone = models.CharField(_("售后电话"), max_length=30, blank=True)
+    address = models.CharField(_("地址"), max_length=200, blank=True)
+    members = models.ManyToManyField(settings.AUTH_USER_MODEL, verbose_name=_("账号"), blank=True, related_name="companies")
 
     class Meta:
-        verbose_name = "厂家/集成商"
-        verbose_name_plural = "厂家/集成商"
+        verbose_name = _("厂家/集成商")
+        verbose_name_plural = _("厂家/集成商")
         ordering = ["kind", "name"]
         constraints = [models.UniqueConstraint(fields=["region", "name"], name="company_unique_name_in_region")]
 
@@ -59,52 +61,52 @@ class DeviceQuerySet(models.QuerySet["Device"]):
 
 class Device(models.Model):
     class Type(models.TextChoices):
-        PROJECTOR = "projector", "投影仪"
-        LCD_TV = "lcd_tv", "液晶电视"
-        FLAT_PANEL = "flat_panel", "交互式一体机"
-        COMPUTER = "computer", "电脑"
-        DVD = "dvd", "DVD 播放机"
-        VISUALISER = "visualiser", "实物展台"
-        SPEAKERS = "speakers", "音箱/功放"
-        SCREEN = "screen", "投影幕"
-        SWITCH = "switch", "交换机"
-        OTHER = "other", "其他"
+        PROJECTOR = "projector", _("投影仪")
+        LCD_TV = "lcd_tv", _("液晶电视")
+        FLAT_PANEL = "flat_panel", _("交互式一体机")
+        COMPUTER = "computer", _("电脑")
+        DVD = "dvd", _("DVD 播放机")
+        VISUALISER = "visualiser", _("实物展台")
+        SPEAKERS = "speakers", _("音箱/功放")
+        SCREEN = "screen", _("投影幕")
+        SWITCH = "switch", _("交换机")
+        OTHER = "other", _("其他")
 
     class Status(models.TextChoices):
-        IN_USE = "in_use", "在用"
-        REPAIR = "repair", "维修中"
-        SPARE = "spare", "备用"
-        SCRAPPED = "scrapped", "报废"
+        IN_USE = "in_use", _("在用")
+        REPAIR = "repair", _("维修中")
+        SPARE = "spare", _("备用")
+        SCRAPPED = "scrapped", _("报废")
 
-    school = models.ForeignKey("org.School", verbose_name="学校", on_delete=models.PROTECT, related_name="devices")
+    school = models.ForeignKey("org.School", verbose_name=pgettext_lazy("field", "学校"), on_delete=models.PROTECT, related_name="devices")
     classroom = models.ForeignKey(
-        "org.Classroom", verbose_name="教室", null=True, blank=True, on_delete=models.PROTECT, related_name="devices"
+        "org.Classroom", verbose_name=pgettext_lazy("field", "教室"), null=True, blank=True, on_delete=models.PROTECT, related_name="devices"
     )
-    type = models.CharField("设备类型", max_length=12, choices=Type.choices)
-    brand = models.CharField("品牌", max_length=60)
-    model = models.CharField("型号", max_length=80)
-    serial = models.CharField("序列号", max_length=80, unique=True)
-    asset_tag = models.CharField("资产编号", max_length=40, unique=True)
-    supplier = models.ForeignKey(Company, verbose_name="供货商", null=True, blank=True, on_delete=models.PROTECT,
+    type = models.CharField(_("设备类型"), max_length=12, choices=Type.choices)
+    brand = models.CharField(_("品牌"), max_length=60)
+    model = models.CharField(_("型号"), max_length=80)
+    serial = models.CharField(_("序列号"), max_length=80, unique=True)
+    asset_tag = models.CharField(_("资产编号"), max_length=40, unique=True)
+    supplier = models.ForeignKey(Company, verbose_name=_("供货商"), null=True, blank=True, on_delete=models.PROTECT,
                                  related_name="supplied_devices")
-    integrator = models.ForeignKey(Company, verbose_name="集成商", null=True, blank=True, on_delete=models.PROTECT,
+    integrator = models.ForeignKey(Company, verbose_name=_("集成商"), null=True, blank=True, on_delete=models.PROTECT,
                                    related_name="integrated_devices")
-    purchase_date = models.DateField("购置日期", null=True, blank=True)
-    price = models.DecimalField("价格(元)", max_digits=10, decimal_places=2, null=True, blank=True)
-    warranty_end = models.DateField("保修截止", null=True, blank=True)
-    responsible = models.CharField("责任人", max_length=50, blank=True)
-    status = models.CharField("状态", max_length=10, choices=Status.choices, default=Status.IN_USE)
-    replaces = models.OneToOneField("self", verbose_name="替换的旧设备", null=True, blank=True,
+    purchase_date = models.DateField(_("购置日期"), null=True, blank=True)
+    price = models.DecimalField(_("价格(元)"), max_digits=10, decimal_places=2, null=True, blank=True)
+    warranty_end = models.DateField(_("保修截止"), null=True, blank=True)
+    responsible = models.CharField(_("责任人"), max_length=50, blank=True)
+    status = models.CharField(_("状态"), max_length=10, choices=Status.choices, default=Status.IN_USE)
+    replaces = models.OneToOneField("self", verbose_name=_("替换的旧设备"), null=True, blank=True,
                                     on_delete=models.SET_NULL, related_name="replaced_by")
     qr_token = models.CharField(max_length=32, unique=True, default=new_qr_token, editable=False)
-    created_at = models.DateTimeField("登记时间", auto_now_add=True)
-    updated_at = models.DateTimeField("更新时间", auto_now=True)
+    created_at = models.DateTimeField(_("登记时间"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 
     objects = DeviceQuerySet.as_manager()
 
     class Meta:
-        verbose_name = "设备"
-        verbose_name_plural = "设备"
+        verbose_name = pgettext_lazy("field", "设备")
+        verbose_name_plural = _("设备")
         ordering = ["school_id", "classroom_id", "type"]
         indexes = [
             models.Index(fields=["school", "status"], name="device_school_status"),
@@ -125,13 +127,13 @@ class DeviceEvent(models.Model):
     """A line of a device's history: registered, moved, status changed, repaired, replaced."""
 
     device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="events")
-    at = models.DateTimeField("时间", auto_now_add=True)
-    kind = models.CharField("事件", max_length=30)
-    note = models.CharField("说明", max_length=300, blank=True)
+    at = models.DateTimeField(_("时间"), auto_now_add=True)
+    kind = models.CharField(_("事件"), max_length=30)
+    note = models.CharField(_("说明"), max_length=300, blank=True)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
     class Meta:
-        verbose_name = "设备履历"
+        verbose_name = _("设备履历")
         ordering = ["-at", "-id"]
 
     def __str__(self) -> str:
@@ -142,12 +144,12 @@ class Sla(models.Model):
     """Deadlines per region and priority: hours to respond and to fix."""
 
     region = models.ForeignKey("org.Region", on_delete=models.CASCADE, related_name="slas")
-    priority = models.CharField("优先级", max_length=8)
-    respond_hours = models.PositiveIntegerField("响应时限(小时)")
-    fix_hours = models.PositiveIntegerField("修复时限(小时)")
+    priority = models.CharField(_("优先级"), max_length=8)
+    respond_hours = models.PositiveIntegerField(_("响应时限(小时)"))
+    fix_hours = models.PositiveIntegerField(_("修复时限(小时)"))
 
     class Meta:
-        verbose_name = "维修时限"
+        verbose_name = _("维修时限")
         constraints = [models.UniqueConstraint(fields=["region", "priority"], name="sla_unique_priority")]
 
     def __str__(self) -> str:
@@ -224,61 +226,61 @@ class TicketQuerySet(models.QuerySet["Ticket"]):
 
 class Ticket(models.Model):
     class Fault(models.TextChoices):
-        NO_PICTURE = "no_picture", "无图像/投影不亮"
-        NO_SOUND = "no_sound", "无声音"
-        LAMP = "lamp", "灯泡/光源故障"
-        TOUCH = "touch", "触摸失灵"
-        NETWORK = "network", "不能上网"
-        POWER = "power", "不能开机/电源"
-        COMPUTER = "computer", "电脑死机/系统故障"
-        OTHER = "other", "其他"
+        NO_PICTURE = "no_picture", _("无图像/投影不亮")
+        NO_SOUND = "no_sound", _("无声音")
+        LAMP = "lamp", _("灯泡/光源故障")
+        TOUCH = "touch", _("触摸失灵")
+        NETWORK = "network", _("不能上网")
+        POWER = "power", _("不能开机/电源")
+        COMPUTER = "computer", _("电脑死机/系统故障")
+        OTHER = "other", _("其他")
 
     class Priority(models.TextChoices):
-        URGENT = "urgent", "紧急"
-        HIGH = "high", "高"
-        NORMAL = "normal", "一般"
-        LOW = "low", "低"
+        URGENT = "urgent", _("紧急")
+        HIGH = "high", _("高")
+        NORMAL = "normal", _("一般")
+        LOW = "low", _("低")
 
     class State(models.TextChoices):
-        OPEN = "open", "待受理"
-        ASSIGNED = "assigned", "已指派"
-        IN_PROGRESS = "in_progress", "维修中"
-        RESOLVED = "resolved", "已修复"
-        CLOSED = "closed", "已关闭"
+        OPEN = "open", _("待受理")
+        ASSIGNED = "assigned", _("已指派")
+        IN_PROGRESS = "in_progress", _("维修中")
+        RESOLVED = "resolved", _("已修复")
+        CLOSED = "closed", _("已关闭")
 
     class Outcome(models.TextChoices):
-        REPAIRED = "repaired", "已修好"
-        PART_REPLACED = "part_replaced", "更换配件"
-        DEVICE_REPLACED = "device_replaced", "更换整机"
-        NOT_REPAIRABLE = "not_repairable", "无法修复"
+        REPAIRED = "repaired", _("已修好")
+        PART_REPLACED = "part_replaced", _("更换配件")
+        DEVICE_REPLACED = "device_replaced", _("更换整机")
+        NOT_REPAIRABLE = "not_repairable", _("无法修复")
 
     class Source(models.TextChoices):
-        QR = "qr", "扫码报修"
-        WEB = "web", "平台填报"
-        API = "api", "接口"
+        QR = "qr", _("扫码报修")
+        WEB = "web", _("平台填报")
+        API = "api", _("接口")
 
-    device = models.ForeignKey(Device, verbose_name="设备", on_delete=models.PROTECT, related_name="tickets")
-    school = models.ForeignKey("org.School", verbose_name="学校", on_delete=models.PROTECT, related_name="tickets")
-    fault = models.CharField("故障", max_length=12, choices=Fault.choices)
-    description = models.TextField("描述", blank=True, max_length=1000)
-    priority = models.CharField("优先级", max_length=8, choices=Priority.choices, default=Priority.NORMAL)
-    state = models.CharField("状态", max_length=12, choices=State.choices, default=State.OPEN)
-    source = models.CharField("来源", max_length=4, choices=Source.choices, default=Source.WEB)
-    reporter_name = models.CharField("报修人", max_length=50, blank=True)
-    reporter_phone = models.CharField("报修人电话", max_length=20, blank=True)
+    device = models.ForeignKey(Device, verbose_name=pgettext_lazy("field", "设备"), on_delete=models.PROTECT, related_name="tickets")
+    school = models.ForeignKey("org.School", verbose_name=pgettext_lazy("field", "学校"), on_delete=models.PROTECT, related_name="tickets")
+    fault = models.CharField(_("故障"), max_length=12, choices=Fault.choices)
+    description = models.TextField(_("描述"), blank=True, max_length=1000)
+    priority = models.CharField(_("优先级"), max_length=8, choices=Priority.choices, default=Priority.NORMAL)
+    state = models.CharField(_("状态"), max_length=12, choices=State.choices, default=State.OPEN)
+    source = models.CharField(_("来源"), max_length=4, choices=Source.choices, default=Source.WEB)
+    reporter_name = models.CharField(_("报修人"), max_length=50, blank=True)
+    reporter_phone = models.CharField(_("报修人电话"), max_length=20, blank=True)
     reporter = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                  related_name="reported_tickets")
-    assignee = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="处理人", null=True, blank=True,
+    assignee = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("处理人"), null=True, blank=True,
                                  on_delete=models.SET_NULL, related_name="assigned_tickets")
-    escalated_to = models.ForeignKey(Company, verbose_name="转交集成商", null=True, blank=True,
+    escalated_to = models.ForeignKey(Company, verbose_name=_("转交集成商"), null=True, blank=True,
                                      on_delete=models.PROTECT, related_name="tickets")
-    created_at = models.DateTimeField("报修时间", auto_now_add=True)
-    respond_due = models.DateTimeField("响应时限")
-    fix_due = models.DateTimeField("修复时限", db_index=True)
-    responded_at = models.DateTimeField("响应时间", null=True, blank=True)
-    resolved_at = models.DateTimeField("修复时间", null=True, blank=True)
-    closed_at = models.DateTimeField("关闭时间", null=True, blank=True)
-    outcome = models.CharField("处理结果", max_length=16, choices=Outcome.choices, blank=True)
+    created_at = models.DateTimeField(_("报修时间"), auto_now_add=True)
+    respond_due = models.DateTimeField(_("响应时限"))
+    fix_due = models.DateTimeField(_("修复时限"), db_index=True)
+    responded_at = models.DateTimeField(_("响应时间"), null=True, blank=True)
+    resolved_at = models.DateTimeField(_("修复时间"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("关闭时间"), null=True, blank=True)
+    outcome = models.CharField(_("处理结果"), max_length=16, choices=Outcome.choices, blank=True)
     version = models.PositiveIntegerField(default=1, editable=False)
 
     objects = TicketQuerySet.as_manager()
@@ -286,8 +288,8 @@ class Ticket(models.Model):
     AUDIT_MASKED = {"reporter_phone": mask_phone}
 
     class Meta:
-        verbose_name = "报修单"
-        verbose_name_plural = "报修单"
+        verbose_name = _("报修单")
+        verbose_name_plural = _("报修单")
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["school", "state"], name="ticket_school_state"),
@@ -326,11 +328,11 @@ class TicketComment(models.Model):
     author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     author_name = models.CharField(max_length=50, blank=True)
     at = models.DateTimeField(auto_now_add=True)
-    text = models.TextField("内容", max_length=2000, blank=True)
-    photo = models.ImageField("照片", upload_to="tickets/%Y/%m/", null=True, blank=True)
+    text = models.TextField(_("内容"), max_length=2000, blank=True)
+    photo = models.ImageField(_("照片"), upload_to="tickets/%Y/%m/", null=True, blank=True)
 
     class Meta:
-        verbose_name = "报修记录"
+        verbose_name = _("报修记录")
         ordering = ["at", "id"]
 
     def __str__(self) -> str:

@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from banbantong.accounts.models import User
 from banbantong.core import audit
+from banbantong.core.i18n import chinese
 from banbantong.org import demo_activity
 from banbantong.org.models import Classroom, ClassStatusChange, Region, School, Teacher, TeachingClass
 from banbantong.org.services import ensure_region, refresh_school_counts, school_is_rural
@@ -211,15 +212,15 @@ def demo_county() -> Region | None:
 def accounts() -> tuple[DemoAccount, ...]:
     county, city, xingan = JISHUI[0], CITY[0], XINGAN[0]
     return (
-        DemoAccount(User.Role.BUREAU_ADMIN.label, "admin", f"{city}{county}"),
-        DemoAccount(User.Role.BUREAU_ADMIN.label + "（市级）", "city_admin", city),
-        DemoAccount(User.Role.BUREAU_ADMIN.label + "（另一县）", "xg_admin", f"{city}{xingan}"),
-        DemoAccount(User.Role.SCHOOL_ADMIN.label, "school_admin", DEMO_SCHOOL),
-        DemoAccount(User.Role.DEVICE_ADMIN.label, "device_admin", DEMO_SCHOOL),
-        DemoAccount(User.Role.TEACHER.label, "teacher", DEMO_SCHOOL),
-        DemoAccount(User.Role.REVIEWER.label, "reviewer", f"{city}{county}"),
-        DemoAccount(User.Role.INTEGRATOR.label, "integrator", f"{county} 6 所学校"),
-        DemoAccount(User.Role.AUDITOR.label, "auditor", f"{city}{county}"),
+        DemoAccount(chinese(User.Role.BUREAU_ADMIN.label), "admin", f"{city}{county}"),
+        DemoAccount(chinese(User.Role.BUREAU_ADMIN.label) + "（市级）", "city_admin", city),
+        DemoAccount(chinese(User.Role.BUREAU_ADMIN.label) + "（另一县）", "xg_admin", f"{city}{xingan}"),
+        DemoAccount(chinese(User.Role.SCHOOL_ADMIN.label), "school_admin", DEMO_SCHOOL),
+        DemoAccount(chinese(User.Role.DEVICE_ADMIN.label), "device_admin", DEMO_SCHOOL),
+        DemoAccount(chinese(User.Role.TEACHER.label), "teacher", DEMO_SCHOOL),
+        DemoAccount(chinese(User.Role.REVIEWER.label), "reviewer", f"{city}{county}"),
+        DemoAccount(chinese(User.Role.INTEGRATOR.label), "integrator", f"{county} 6 所学校"),
+        DemoAccount(chinese(User.Role.AUDITOR.label), "auditor", f"{city}{county}"),
     )
 
 

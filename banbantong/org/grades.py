@@ -5,12 +5,17 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from django.utils.translation import gettext, gettext_lazy, gettext_noop
+
+# The Chinese names stay plain strings: imports and the catalogue match on them. Pages show
+# them through gettext (GRADE_CHOICES, grade_label).
 GRADE_LABELS = {
-    1: "一年级", 2: "二年级", 3: "三年级", 4: "四年级", 5: "五年级", 6: "六年级",
-    7: "初一(七年级)", 8: "初二(八年级)", 9: "初三(九年级)",
-    10: "高一", 11: "高二", 12: "高三",
+    1: gettext_noop("一年级"), 2: gettext_noop("二年级"), 3: gettext_noop("三年级"),
+    4: gettext_noop("四年级"), 5: gettext_noop("五年级"), 6: gettext_noop("六年级"),
+    7: gettext_noop("初一(七年级)"), 8: gettext_noop("初二(八年级)"), 9: gettext_noop("初三(九年级)"),
+    10: gettext_noop("高一"), 11: gettext_noop("高二"), 12: gettext_noop("高三"),
 }
-GRADE_CHOICES = list(GRADE_LABELS.items())
+GRADE_CHOICES = [(grade, gettext_lazy(label)) for grade, label in GRADE_LABELS.items()]
 
 _CN_DIGITS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
 _STAGE_OFFSET = {"小": 0, "初": 6, "高": 9}
@@ -61,4 +66,5 @@ def parse_grade(value: object) -> int | None:
 
 
 def grade_label(grade: int) -> str:
-    return GRADE_LABELS.get(grade, f"{grade}年级")
+    label = GRADE_LABELS.get(grade)
+    return gettext(label) if label else gettext("%(grade)s年级") % {"grade": grade}

@@ -25,6 +25,7 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from banbantong.core.excel import workbook_response
@@ -59,17 +60,17 @@ def _target_regions(user: Any) -> list[Region]:
 
 
 class SurveyUploadForm(forms.Form):
-    region = forms.IntegerField(label="所属区域", error_messages={"required": "请选择调查表所属的区域。"})
-    file = forms.FileField(label="调查表文件", error_messages={"required": "请选择要上传的调查表文件。"})
+    region = forms.IntegerField(label=_("所属区域"), error_messages={"required": _("请选择调查表所属的区域。")})
+    file = forms.FileField(label=_("调查表文件"), error_messages={"required": _("请选择要上传的调查表文件。")})
 
     def clean_file(self) -> UploadedFile:
         upload: UploadedFile = self.cleaned_data["file"]
         if upload.size is not None and upload.size > settings.BBT_IMPORT_MAX_BYTES:
-            raise forms.ValidationError(f"文件超过 {_max_mb()} MB，请拆分后分批导入。")
+            raise forms.ValidationError(_("文件超过 %(mb)s MB，请拆分后分批导入。") % {"mb": _max_mb()})
         if Path(upload.name or "").suffix.lower() not in ALLOWED_SUFFIXES:
-            raise forms.ValidationError("请上传 Excel 文件（.xlsx）。")
+            raise forms.ValidationError(_("请上传 Excel 文件（.xlsx）。"))
         if not upload.size:
-            raise forms.ValidationError("文件是空的。")
+            raise forms.ValidationError(_("文件是空的。"))
         return upload
 
 
@@ -113,7 +114,7 @@ def survey_upload(request: AuthedRequest) -> HttpResponse:
         # Refuse an oversized body before Django spools it to disk.
         declared = int(request.META.get("CONTENT_LENGTH") or 0)
         if declared > settings.BBT_IMPORT_MAX_BYTES + 64 * 1024:
-            form.add_error(None, f"文件超过 {_max_mb()} MB，请拆分后分批导入。")
+            form.add_error(None, _("文件超过 %(mb)s MB，请拆分后分批导入。") % {"mb": _max_mb()})
         else:
             form = SurveyUploadForm(request.POST, request.FILES)
         if form.is_bound and form.is_valid():
@@ -139,12 +140,12 @@ def _pending(request: AuthedRequest, token: str) -> tuple[dict[str, Any], Region
     check_can_import(request.user)
     entry = request.session.get(SESSION_KEY, {}).get(token) if _TOKEN.match(token) else None
     if not entry or entry.get("user") != request.user.pk or entry.get("suffix") not in ALLOWED_SUFFIXES:
-        raise Http404("导入记录不存在或已过期，请重新上传。")
+        raise Http404(_("导入记录不存在或已过期，请重新上传。"))
     region = get_for_user(Region.objects.all(), request.user, pk=entry["region"])
     path = _import_dir() / f"{token}{entry['suffix']}"
     if not path.is_file():
         _forget(request, token)
-        raise Http404("上传的文件已过期，请重新上传。")
+        raise Http404(_("上传的文件已过期，请重新上传。"))
     return entry, region, path
 
 
@@ -175,8 +176,12 @@ def survey_preview(request: AuthedRequest, token: str) -> HttpResponseBase:
         _forget(request, token)
         messages.success(
             request,
-            f"调查表“{entry['name']}”已导入：新建学校 {result.schools_created} 所、更新 {result.schools_updated} 所，"
-            f"新建教学班 {result.classes_created} 个、更新 {result.classes_updated} 个。",
+            _("调查表“%(name)s”已导入：新建学校 %(schools_created)s 所、更新 %(schools_updated)s 所，"
+              "新建教学班 %(classes_created)s 个、更新 %(classes_updated)s 个。") % {
+                "name": entry["name"], "schools_created": result.schools_created,
+                "schools_updated": result.schools_updated, "classes_created": result.classes_created,
+                "classes_updated": result.classes_updated,
+            },
         )
         return HttpResponseRedirect(reverse("org:region_detail", args=[region.pk]))
     preview, errors = _check(request, region, path, entry["name"])

@@ -10,7 +10,9 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import pgettext_lazy
 
+from banbantong.core.i18n import gettext_lazy_str as _
 from banbantong.core.privacy import mask_id_number, mask_phone
 from banbantong.core.scope import path_ids, scope_of
 from banbantong.org.grades import GRADE_CHOICES, grade_label
@@ -24,27 +26,27 @@ class RegionQuerySet(models.QuerySet["Region"]):
 
 class Region(models.Model):
     class Level(models.TextChoices):
-        PROVINCE = "province", "省"
-        CITY = "city", "市"
-        COUNTY = "county", "区县"
-        TOWN = "town", "乡镇"
+        PROVINCE = "province", _("省")
+        CITY = "city", _("市")
+        COUNTY = "county", _("区县")
+        TOWN = "town", _("乡镇")
 
     LEVEL_ORDER = [Level.PROVINCE, Level.CITY, Level.COUNTY, Level.TOWN]
 
-    name = models.CharField("名称", max_length=60)
-    level = models.CharField("级别", max_length=10, choices=Level.choices)
+    name = models.CharField(_("名称"), max_length=60)
+    level = models.CharField(_("级别"), max_length=10, choices=Level.choices)
     parent = models.ForeignKey(
-        "self", verbose_name="上级", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+        "self", verbose_name=_("上级"), null=True, blank=True, on_delete=models.PROTECT, related_name="children"
     )
-    code = models.CharField("行政区划代码", max_length=12, blank=True)
-    path = models.CharField("路径", max_length=255, db_index=True, editable=False, default="")
+    code = models.CharField(_("行政区划代码"), max_length=12, blank=True)
+    path = models.CharField(_("路径"), max_length=255, db_index=True, editable=False, default="")
     depth = models.PositiveSmallIntegerField(default=0, editable=False)
 
     objects = RegionQuerySet.as_manager()
 
     class Meta:
-        verbose_name = "区域"
-        verbose_name_plural = "区域"
+        verbose_name = pgettext_lazy("field", "区域")
+        verbose_name_plural = _("区域")
         ordering = ["path"]
         constraints = [
             models.UniqueConstraint(fields=["parent", "name"], name="region_unique_name_under_parent"),
@@ -75,45 +77,45 @@ class SchoolQuerySet(models.QuerySet["School"]):
 
 class School(models.Model):
     class Kind(models.TextChoices):
-        TEACHING_POINT = "teaching_point", "教学点"
-        VILLAGE_PRIMARY = "village_primary", "村小"
-        CENTRAL_PRIMARY = "central_primary", "中心小学"
-        RURAL_JUNIOR = "rural_junior", "农村初中"
-        NINE_YEAR = "nine_year", "九年一贯制学校"
-        URBAN_PRIMARY = "urban_primary", "城区/县城小学"
-        URBAN_JUNIOR = "urban_junior", "城区/县城初中"
-        URBAN_SENIOR = "urban_senior", "城区/县城高中"
-        CITY_DIRECT = "city_direct", "市直学校"
+        TEACHING_POINT = "teaching_point", _("教学点")
+        VILLAGE_PRIMARY = "village_primary", _("村小")
+        CENTRAL_PRIMARY = "central_primary", _("中心小学")
+        RURAL_JUNIOR = "rural_junior", _("农村初中")
+        NINE_YEAR = "nine_year", _("九年一贯制学校")
+        URBAN_PRIMARY = "urban_primary", _("城区/县城小学")
+        URBAN_JUNIOR = "urban_junior", _("城区/县城初中")
+        URBAN_SENIOR = "urban_senior", _("城区/县城高中")
+        CITY_DIRECT = "city_direct", _("市直学校")
 
     RURAL_KINDS = frozenset({Kind.TEACHING_POINT, Kind.VILLAGE_PRIMARY, Kind.CENTRAL_PRIMARY, Kind.RURAL_JUNIOR})
 
-    region = models.ForeignKey(Region, verbose_name="所属区域", on_delete=models.PROTECT, related_name="schools")
+    region = models.ForeignKey(Region, verbose_name=_("所属区域"), on_delete=models.PROTECT, related_name="schools")
     region_path = models.CharField(max_length=255, db_index=True, editable=False, default="")
-    name = models.CharField("学校名称", max_length=100)
-    code = models.CharField("学校代码", max_length=20, blank=True)
-    kind = models.CharField("学校类型", max_length=20, choices=Kind.choices)
-    is_rural = models.BooleanField("农村学校", default=True)
-    address = models.CharField("地址", max_length=200, blank=True)
-    principal = models.CharField("校长(第一责任人)", max_length=50, blank=True)
-    has_fibre = models.BooleanField("光纤接入", default=False)
-    bandwidth_mbps = models.PositiveIntegerField("出口带宽(Mbps)", default=0)
-    has_campus_lan = models.BooleanField("校园网", default=False)
-    has_firewall = models.BooleanField("防火墙", default=False)
+    name = models.CharField(_("学校名称"), max_length=100)
+    code = models.CharField(_("学校代码"), max_length=20, blank=True)
+    kind = models.CharField(_("学校类型"), max_length=20, choices=Kind.choices)
+    is_rural = models.BooleanField(_("农村学校"), default=True)
+    address = models.CharField(_("地址"), max_length=200, blank=True)
+    principal = models.CharField(_("校长(第一责任人)"), max_length=50, blank=True)
+    has_fibre = models.BooleanField(_("光纤接入"), default=False)
+    bandwidth_mbps = models.PositiveIntegerField(_("出口带宽(Mbps)"), default=0)
+    has_campus_lan = models.BooleanField(_("校园网"), default=False)
+    has_firewall = models.BooleanField(_("防火墙"), default=False)
     # Roll-ups of the school's classes, kept current by org.services.refresh_school_counts so a
     # province dashboard sums 15,000 school rows instead of scanning 150,000 classes.
-    class_count = models.PositiveIntegerField("教学班数", default=0, editable=False)
-    built_count = models.PositiveIntegerField("已建班数", default=0, editable=False)
-    pupil_count = models.PositiveIntegerField("学生数", default=0, editable=False)
+    class_count = models.PositiveIntegerField(_("教学班数"), default=0, editable=False)
+    built_count = models.PositiveIntegerField(_("已建班数"), default=0, editable=False)
+    pupil_count = models.PositiveIntegerField(_("学生数"), default=0, editable=False)
     # Teachers too, for the weekly compliance check's "teachers checked" (a province has ~400,000
     # teachers). Any service that adds or removes teachers calls refresh_school_counts as well.
-    teacher_count = models.PositiveIntegerField("教师数", default=0, editable=False)
-    updated_at = models.DateTimeField("更新时间", auto_now=True)
+    teacher_count = models.PositiveIntegerField(_("教师数"), default=0, editable=False)
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 
     objects = SchoolQuerySet.as_manager()
 
     class Meta:
-        verbose_name = "学校"
-        verbose_name_plural = "学校"
+        verbose_name = pgettext_lazy("field", "学校")
+        verbose_name_plural = _("学校")
         ordering = ["region_path", "name"]
         constraints = [models.UniqueConstraint(fields=["region", "name"], name="school_unique_name_in_region")]
         # Covering for the roll-up sums of a region (a province reads 15,000 index entries, no rows).
@@ -141,33 +143,33 @@ class ClassQuerySet(models.QuerySet["TeachingClass"]):
 
 class TeachingClass(models.Model):
     class Status(models.TextChoices):
-        NOT_BUILT = "not_built", "未建"
-        PLANNED = "planned", "已规划"
-        BUILDING = "building", "在建"
-        BUILT = "built", "已建"
-        ACCEPTED = "accepted", "已验收"
+        NOT_BUILT = "not_built", _("未建")
+        PLANNED = "planned", _("已规划")
+        BUILDING = "building", _("在建")
+        BUILT = "built", _("已建")
+        ACCEPTED = "accepted", _("已验收")
 
     BUILT_STATUSES = (Status.BUILT, Status.ACCEPTED)
 
-    school = models.ForeignKey(School, verbose_name="学校", on_delete=models.PROTECT, related_name="classes")
-    grade = models.PositiveSmallIntegerField("年级", choices=GRADE_CHOICES)
-    name = models.CharField("班级", max_length=40)
-    pupils = models.PositiveIntegerField("学生数", default=0)
+    school = models.ForeignKey(School, verbose_name=pgettext_lazy("field", "学校"), on_delete=models.PROTECT, related_name="classes")
+    grade = models.PositiveSmallIntegerField(_("年级"), choices=GRADE_CHOICES)
+    name = models.CharField(_("班级"), max_length=40)
+    pupils = models.PositiveIntegerField(_("学生数"), default=0)
     mode = models.ForeignKey(
-        "planning.TerminalMode", verbose_name="班班通模式", null=True, blank=True, on_delete=models.PROTECT,
+        "planning.TerminalMode", verbose_name=_("班班通模式"), null=True, blank=True, on_delete=models.PROTECT,
         related_name="classes",
     )
-    status = models.CharField("建设状态", max_length=12, choices=Status.choices, default=Status.NOT_BUILT)
-    status_changed_on = models.DateField("状态变更日期", null=True, blank=True)
-    built_year = models.PositiveSmallIntegerField("建成年份", null=True, blank=True)
-    planned_year = models.PositiveSmallIntegerField("计划建设年份", null=True, blank=True)
-    updated_at = models.DateTimeField("更新时间", auto_now=True)
+    status = models.CharField(_("建设状态"), max_length=12, choices=Status.choices, default=Status.NOT_BUILT)
+    status_changed_on = models.DateField(_("状态变更日期"), null=True, blank=True)
+    built_year = models.PositiveSmallIntegerField(_("建成年份"), null=True, blank=True)
+    planned_year = models.PositiveSmallIntegerField(_("计划建设年份"), null=True, blank=True)
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 
     objects = ClassQuerySet.as_manager()
 
     class Meta:
-        verbose_name = "教学班"
-        verbose_name_plural = "教学班"
+        verbose_name = _("教学班")
+        verbose_name_plural = _("教学班")
         ordering = ["school_id", "grade", "name"]
         constraints = [
             models.UniqueConstraint(fields=["school", "grade", "name"], name="class_unique_in_school"),
@@ -202,11 +204,11 @@ class ClassStatusChange(models.Model):
     """
 
     klass = models.ForeignKey(TeachingClass, on_delete=models.CASCADE, related_name="status_changes")
-    old_status = models.CharField("原状态", max_length=12, choices=TeachingClass.Status.choices, blank=True)
-    new_status = models.CharField("新状态", max_length=12, choices=TeachingClass.Status.choices)
-    changed_on = models.DateField("变更日期", db_index=True)
+    old_status = models.CharField(_("原状态"), max_length=12, choices=TeachingClass.Status.choices, blank=True)
+    new_status = models.CharField(_("新状态"), max_length=12, choices=TeachingClass.Status.choices)
+    changed_on = models.DateField(_("变更日期"), db_index=True)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
-    reason = models.CharField("原因", max_length=200, blank=True)
+    reason = models.CharField(_("原因"), max_length=200, blank=True)
     recorded_at = models.DateTimeField(auto_now_add=True)
     school = models.ForeignKey(School, null=True, blank=True, on_delete=models.CASCADE, related_name="+",
                                editable=False)
@@ -215,10 +217,10 @@ class ClassStatusChange(models.Model):
     region_path = models.CharField(max_length=255, default="", editable=False)
     kind = models.CharField(max_length=20, choices=School.Kind.choices, blank=True, editable=False)
     is_rural = models.BooleanField(default=False, editable=False)
-    built_delta = models.SmallIntegerField("已建变化", default=0, editable=False)
+    built_delta = models.SmallIntegerField(_("已建变化"), default=0, editable=False)
 
     class Meta:
-        verbose_name = "建设状态变更"
+        verbose_name = _("建设状态变更")
         ordering = ["changed_on", "id"]
         indexes = [
             # Coverage as of a date: the changes after it that entered or left "built", summed by
@@ -250,13 +252,13 @@ class ClassRollup(models.Model):
     kind = models.CharField(max_length=20, choices=School.Kind.choices)
     is_rural = models.BooleanField()
     classes = models.PositiveIntegerField(default=0)
-    built = models.PositiveIntegerField("已建(含已验收)", default=0)
-    accepted = models.PositiveIntegerField("已验收", default=0)
-    planned = models.PositiveIntegerField("已规划", default=0)
-    building = models.PositiveIntegerField("在建", default=0)
+    built = models.PositiveIntegerField(_("已建(含已验收)"), default=0)
+    accepted = models.PositiveIntegerField(_("已验收"), default=0)
+    planned = models.PositiveIntegerField(_("已规划"), default=0)
+    building = models.PositiveIntegerField(_("在建"), default=0)
 
     class Meta:
-        verbose_name = "教学班统计"
+        verbose_name = _("教学班统计")
         indexes = [
             # Coverage sums by (place, mode, kind, rural) straight off this index, in its order.
             models.Index(
@@ -276,19 +278,19 @@ class ClassroomQuerySet(models.QuerySet["Classroom"]):
 
 
 class Classroom(models.Model):
-    school = models.ForeignKey(School, verbose_name="学校", on_delete=models.PROTECT, related_name="classrooms")
-    name = models.CharField("教室", max_length=60)
-    building = models.CharField("楼栋", max_length=60, blank=True)
+    school = models.ForeignKey(School, verbose_name=pgettext_lazy("field", "学校"), on_delete=models.PROTECT, related_name="classrooms")
+    name = models.CharField(pgettext_lazy("field", "教室"), max_length=60)
+    building = models.CharField(_("楼栋"), max_length=60, blank=True)
     teaching_class = models.OneToOneField(
-        TeachingClass, verbose_name="使用班级", null=True, blank=True, on_delete=models.SET_NULL,
+        TeachingClass, verbose_name=_("使用班级"), null=True, blank=True, on_delete=models.SET_NULL,
         related_name="classroom",
     )
 
     objects = ClassroomQuerySet.as_manager()
 
     class Meta:
-        verbose_name = "教室"
-        verbose_name_plural = "教室"
+        verbose_name = pgettext_lazy("field", "教室")
+        verbose_name_plural = _("教室")
         ordering = ["school_id", "building", "name"]
         constraints = [models.UniqueConstraint(fields=["school", "building", "name"], name="classroom_unique")]
 
@@ -306,27 +308,27 @@ class TeacherQuerySet(models.QuerySet["Teacher"]):
 
 class Teacher(models.Model):
     class Gender(models.TextChoices):
-        MALE = "m", "男"
-        FEMALE = "f", "女"
+        MALE = "m", _("男")
+        FEMALE = "f", _("女")
 
     user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, verbose_name="账号", on_delete=models.PROTECT, related_name="teacher"
+        settings.AUTH_USER_MODEL, verbose_name=_("账号"), on_delete=models.PROTECT, related_name="teacher"
     )
-    school = models.ForeignKey(School, verbose_name="学校", on_delete=models.PROTECT, related_name="teachers")
-    name = models.CharField("姓名", max_length=50)
-    gender = models.CharField("性别", max_length=1, choices=Gender.choices, blank=True)
-    subject = models.CharField("任教学科", max_length=30, blank=True)
-    title = models.CharField("职称", max_length=30, blank=True)
-    phone = models.CharField("手机", max_length=20, blank=True)
-    id_number = models.CharField("身份证号", max_length=18, blank=True)
+    school = models.ForeignKey(School, verbose_name=pgettext_lazy("field", "学校"), on_delete=models.PROTECT, related_name="teachers")
+    name = models.CharField(_("姓名"), max_length=50)
+    gender = models.CharField(_("性别"), max_length=1, choices=Gender.choices, blank=True)
+    subject = models.CharField(_("任教学科"), max_length=30, blank=True)
+    title = models.CharField(_("职称"), max_length=30, blank=True)
+    phone = models.CharField(_("手机"), max_length=20, blank=True)
+    id_number = models.CharField(_("身份证号"), max_length=18, blank=True)
 
     objects = TeacherQuerySet.as_manager()
 
     AUDIT_MASKED = {"phone": mask_phone, "id_number": mask_id_number}
 
     class Meta:
-        verbose_name = "教师"
-        verbose_name_plural = "教师"
+        verbose_name = pgettext_lazy("field", "教师")
+        verbose_name_plural = _("教师")
         ordering = ["school_id", "name"]
 
     def __str__(self) -> str:

@@ -11,6 +11,8 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from banbantong.core.http import AuthedRequest
 from banbantong.core.listing import Col, render_list
@@ -26,7 +28,7 @@ from banbantong.planning.suggestions import RuleBook
 
 
 def _yes(value: bool) -> str:
-    return "是" if value else "否"
+    return _("是") if value else _("否")
 
 
 @login_required
@@ -64,24 +66,24 @@ def school_list(request: AuthedRequest) -> HttpResponseBase:
     if q:
         qs = qs.filter(name__contains=q)
     columns = [
-        Col("学校名称", lambda s: s.name, link=lambda s: reverse("org:school_detail", args=[s.pk])),
-        Col("所属区域", lambda s: s.region.name),
-        Col("学校类型", lambda s: s.get_kind_display()),
-        Col("城乡", lambda s: "农村" if s.is_rural else "城镇"),
-        Col("教学班", lambda s: s.class_count, numeric=True),
-        Col("已建", lambda s: s.built_count, numeric=True),
-        Col("覆盖率(%)", lambda s: float(coverage_percent(s.built_count, s.class_count)), numeric=True),
-        Col("学生数", lambda s: s.pupil_count, numeric=True),
-        Col("光纤", lambda s: _yes(s.has_fibre)),
-        Col("带宽(Mbps)", lambda s: s.bandwidth_mbps, numeric=True),
-        Col("校园网", lambda s: _yes(s.has_campus_lan)),
+        Col(_("学校名称"), lambda s: s.name, link=lambda s: reverse("org:school_detail", args=[s.pk])),
+        Col(_("所属区域"), lambda s: s.region.name),
+        Col(_("学校类型"), lambda s: s.get_kind_display()),
+        Col(_("城乡"), lambda s: _("农村") if s.is_rural else _("城镇")),
+        Col(_("教学班"), lambda s: s.class_count, numeric=True),
+        Col(_("已建"), lambda s: s.built_count, numeric=True),
+        Col(_("覆盖率(%)"), lambda s: float(coverage_percent(s.built_count, s.class_count)), numeric=True),
+        Col(_("学生数"), lambda s: s.pupil_count, numeric=True),
+        Col(_("光纤"), lambda s: _yes(s.has_fibre)),
+        Col(_("带宽(Mbps)"), lambda s: s.bandwidth_mbps, numeric=True),
+        Col(_("校园网"), lambda s: _yes(s.has_campus_lan)),
     ]
     return render_list(
         request,
         template="org/school_list.html",
         queryset=qs.order_by("region_path", "name"),
         columns=columns,
-        title="学校",
+        title=_("学校"),
         export_name="学校名单",
         context={
             "kinds": School.Kind.choices, "kind": kind, "q": q, "region": region,
@@ -115,7 +117,7 @@ def school_detail(request: AuthedRequest, school_id: int) -> HttpResponse:
 def school_edit(request: AuthedRequest, school_id: int) -> HttpResponse:
     school = get_for_user(School.objects.select_related("region"), request.user, pk=school_id)
     if not services.can_edit_school(request.user, school):
-        raise PermissionDenied("只有本校管理员或所属区域的局管理员可以修改学校信息。")
+        raise PermissionDenied(_("只有本校管理员或所属区域的局管理员可以修改学校信息。"))
     if request.method == "POST":
         form = SchoolForm(request.POST, instance=School.objects.get(pk=school.pk))
         if form.is_valid():
@@ -133,7 +135,7 @@ def school_edit(request: AuthedRequest, school_id: int) -> HttpResponse:
                 data["version"] = school.updated_at.isoformat()
                 form.data = data
             else:
-                messages.success(request, f"已保存 {school.name} 的信息。")
+                messages.success(request, _("已保存 %(school)s 的信息。") % {"school": school.name})
                 return redirect("org:school_detail", school_id=school.pk)
     else:
         form = SchoolForm(instance=school, initial={"version": school.updated_at.isoformat()})
@@ -148,21 +150,21 @@ def class_list(request: AuthedRequest) -> HttpResponseBase:
     selected = get_for_user(Region.objects.all(), user, pk=f.region) if f.region else None
     book = RuleBook()  # a class with no mode shows its region's rule's mode, marked 建议
     columns = [
-        Col("学校", lambda c: c.school.name, link=lambda c: reverse("org:school_detail", args=[c.school_id])),
-        Col("年级", lambda c: c.grade_label),
-        Col("班级", lambda c: c.name),
-        Col("学生数", lambda c: c.pupils, numeric=True),
-        Col("班班通模式", book.label),
-        Col("建设状态", lambda c: c.get_status_display()),
-        Col("状态日期", lambda c: c.status_changed_on.isoformat() if c.status_changed_on else ""),
-        Col("建成年份", lambda c: c.built_year or ""),
+        Col(pgettext("field", "学校"), lambda c: c.school.name, link=lambda c: reverse("org:school_detail", args=[c.school_id])),
+        Col(_("年级"), lambda c: c.grade_label),
+        Col(_("班级"), lambda c: c.name),
+        Col(_("学生数"), lambda c: c.pupils, numeric=True),
+        Col(_("班班通模式"), book.label),
+        Col(_("建设状态"), lambda c: c.get_status_display()),
+        Col(_("状态日期"), lambda c: c.status_changed_on.isoformat() if c.status_changed_on else ""),
+        Col(_("建成年份"), lambda c: c.built_year or ""),
     ]
     return render_list(
         request,
         template="org/class_list.html",
         queryset=qs,
         columns=columns,
-        title="教学班",
+        title=_("教学班"),
         export_name="教学班",
         context={
             "f": f,
@@ -189,21 +191,21 @@ def teacher_list(request: AuthedRequest) -> HttpResponseBase:
     if school_q:
         qs = qs.filter(school__name__contains=school_q)
     columns = [
-        Col("姓名", lambda t: t.name),
-        Col("学校", lambda t: t.school.name, link=lambda t: reverse("org:school_detail", args=[t.school_id])),
-        Col("性别", lambda t: t.get_gender_display()),
-        Col("任教学科", lambda t: t.subject),
-        Col("职称", lambda t: t.title),
+        Col(_("姓名"), lambda t: t.name),
+        Col(pgettext("field", "学校"), lambda t: t.school.name, link=lambda t: reverse("org:school_detail", args=[t.school_id])),
+        Col(_("性别"), lambda t: t.get_gender_display()),
+        Col(_("任教学科"), lambda t: t.subject),
+        Col(_("职称"), lambda t: t.title),
         # Personal data is masked in every list and export (DESIGN §8).
-        Col("手机", lambda t: t.phone_masked),
-        Col("身份证号", lambda t: t.id_number_masked),
+        Col(_("手机"), lambda t: t.phone_masked),
+        Col(_("身份证号"), lambda t: t.id_number_masked),
     ]
     return render_list(
         request,
         template="org/teacher_list.html",
         queryset=qs.order_by("school__region_path", "school__name", "name"),
         columns=columns,
-        title="教师",
+        title=_("教师"),
         export_name="教师名单",
         context={"q": q, "school_q": school_q},
     )

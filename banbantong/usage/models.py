@@ -11,18 +11,20 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext, pgettext_lazy
+from django.utils.translation import gettext_lazy as _
 
 from banbantong.core.scope import scope_of
 
 
 class Semester(models.Model):
-    region = models.ForeignKey("org.Region", verbose_name="区域", on_delete=models.CASCADE, related_name="semesters")
-    name = models.CharField("学期", max_length=40)
-    start = models.DateField("开学日期")
-    end = models.DateField("结束日期")
+    region = models.ForeignKey("org.Region", verbose_name=pgettext_lazy("field", "区域"), on_delete=models.CASCADE, related_name="semesters")
+    name = models.CharField(_("学期"), max_length=40)
+    start = models.DateField(_("开学日期"))
+    end = models.DateField(_("结束日期"))
 
     class Meta:
-        verbose_name = "学期"
+        verbose_name = _("学期")
         ordering = ["-start"]
         constraints = [models.UniqueConstraint(fields=["region", "name"], name="semester_unique_name")]
 
@@ -37,19 +39,19 @@ class CalendarDay(models.Model):
     """A holiday, a make-up workday (调休) or a school's own day off."""
 
     class Kind(models.TextChoices):
-        HOLIDAY = "holiday", "放假"
-        MAKEUP = "makeup", "调休上课"
-        DAY_OFF = "day_off", "学校停课"
+        HOLIDAY = "holiday", _("放假")
+        MAKEUP = "makeup", _("调休上课")
+        DAY_OFF = "day_off", _("学校停课")
 
     region = models.ForeignKey("org.Region", null=True, blank=True, on_delete=models.CASCADE, related_name="calendar_days")
     school = models.ForeignKey("org.School", null=True, blank=True, on_delete=models.CASCADE, related_name="calendar_days")
-    date = models.DateField("日期", db_index=True)
-    kind = models.CharField("类型", max_length=10, choices=Kind.choices)
-    follows_weekday = models.PositiveSmallIntegerField("按星期几课表", null=True, blank=True)
-    note = models.CharField("说明", max_length=60, blank=True)
+    date = models.DateField(_("日期"), db_index=True)
+    kind = models.CharField(_("类型"), max_length=10, choices=Kind.choices)
+    follows_weekday = models.PositiveSmallIntegerField(_("按星期几课表"), null=True, blank=True)
+    note = models.CharField(_("说明"), max_length=60, blank=True)
 
     class Meta:
-        verbose_name = "校历日"
+        verbose_name = _("校历日")
         ordering = ["date"]
 
     def __str__(self) -> str:
@@ -59,13 +61,13 @@ class CalendarDay(models.Model):
 class TimetableSlot(models.Model):
     klass = models.ForeignKey("org.TeachingClass", on_delete=models.CASCADE, related_name="timetable")
     semester = models.ForeignKey(Semester, on_delete=models.CASCADE, related_name="slots")
-    weekday = models.PositiveSmallIntegerField("星期")  # 1 = Monday
-    period = models.PositiveSmallIntegerField("节次")
-    subject = models.CharField("学科", max_length=20)
+    weekday = models.PositiveSmallIntegerField(_("星期"))  # 1 = Monday
+    period = models.PositiveSmallIntegerField(_("节次"))
+    subject = models.CharField(_("学科"), max_length=20)
     teacher = models.ForeignKey("org.Teacher", null=True, blank=True, on_delete=models.SET_NULL, related_name="slots")
 
     class Meta:
-        verbose_name = "课表"
+        verbose_name = _("课表")
         ordering = ["weekday", "period"]
         constraints = [
             models.UniqueConstraint(fields=["klass", "semester", "weekday", "period"], name="slot_unique"),
@@ -87,39 +89,39 @@ class RecordQuerySet(models.QuerySet["LessonRecord"]):
 
 class LessonRecord(models.Model):
     class Evidence(models.TextChoices):
-        EVENTS = "events", "终端记录佐证"
-        MANUAL = "manual", "手工填写"
+        EVENTS = "events", _("终端记录佐证")
+        MANUAL = "manual", _("手工填写")
 
     class Status(models.TextChoices):
-        PROPOSED = "proposed", "待确认"
-        CONFIRMED = "confirmed", "已确认"
+        PROPOSED = "proposed", _("待确认")
+        CONFIRMED = "confirmed", _("已确认")
 
-    klass = models.ForeignKey("org.TeachingClass", verbose_name="班级", on_delete=models.CASCADE, related_name="lessons")
+    klass = models.ForeignKey("org.TeachingClass", verbose_name=_("班级"), on_delete=models.CASCADE, related_name="lessons")
     school = models.ForeignKey("org.School", on_delete=models.CASCADE, related_name="+")
-    teacher = models.ForeignKey("org.Teacher", verbose_name="教师", on_delete=models.CASCADE, related_name="lessons")
+    teacher = models.ForeignKey("org.Teacher", verbose_name=pgettext_lazy("field", "教师"), on_delete=models.CASCADE, related_name="lessons")
     semester = models.ForeignKey(Semester, on_delete=models.PROTECT, related_name="lessons")
-    date = models.DateField("日期")
-    week = models.DateField("周一", db_index=True)
-    period = models.PositiveSmallIntegerField("节次")
-    subject = models.CharField("学科", max_length=20)
-    topic = models.CharField("课题", max_length=100, blank=True)
-    resources = models.CharField("使用资源", max_length=300, blank=True)
-    has_plan = models.BooleanField("教案上有体现", default=False)
-    used_in_class = models.BooleanField("课堂上有应用", default=True)
-    recorded = models.BooleanField("记录单上有记载", default=True)
-    stored = models.BooleanField("多媒体电脑上有存储", default=False)
-    evidence = models.CharField("佐证", max_length=8, choices=Evidence.choices, default=Evidence.MANUAL)
-    status = models.CharField("状态", max_length=10, choices=Status.choices, default=Status.CONFIRMED)
-    flags = models.JSONField("疑点", default=list, blank=True)
-    evidence_minutes = models.PositiveSmallIntegerField("终端开机分钟", default=0)
-    created_at = models.DateTimeField("填写时间", auto_now_add=True)
+    date = models.DateField(_("日期"))
+    week = models.DateField(pgettext_lazy("field", "周一"), db_index=True)
+    period = models.PositiveSmallIntegerField(_("节次"))
+    subject = models.CharField(_("学科"), max_length=20)
+    topic = models.CharField(_("课题"), max_length=100, blank=True)
+    resources = models.CharField(_("使用资源"), max_length=300, blank=True)
+    has_plan = models.BooleanField(_("教案上有体现"), default=False)
+    used_in_class = models.BooleanField(_("课堂上有应用"), default=True)
+    recorded = models.BooleanField(_("记录单上有记载"), default=True)
+    stored = models.BooleanField(_("多媒体电脑上有存储"), default=False)
+    evidence = models.CharField(_("佐证"), max_length=8, choices=Evidence.choices, default=Evidence.MANUAL)
+    status = models.CharField(_("状态"), max_length=10, choices=Status.choices, default=Status.CONFIRMED)
+    flags = models.JSONField(_("疑点"), default=list, blank=True)
+    evidence_minutes = models.PositiveSmallIntegerField(_("终端开机分钟"), default=0)
+    created_at = models.DateTimeField(_("填写时间"), auto_now_add=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
     objects = RecordQuerySet.as_manager()
 
     class Meta:
-        verbose_name = "应用记录"
-        verbose_name_plural = "应用记录"
+        verbose_name = _("应用记录")
+        verbose_name_plural = _("应用记录")
         ordering = ["-date", "period"]
         constraints = [models.UniqueConstraint(fields=["klass", "date", "period"], name="record_unique_slot")]
         indexes = [
@@ -137,7 +139,7 @@ class LessonRecord(models.Model):
     def flag_labels(self) -> list[str]:
         from banbantong.usage.rules import Flag
 
-        return [Flag.LABELS.get(f, f) for f in self.flags]
+        return [gettext(Flag.LABELS[f]) if f in Flag.LABELS else f for f in self.flags]
 
 
 class ClassWeek(models.Model):
@@ -252,12 +254,12 @@ class ComplianceRule(models.Model):
     """A region's weekly minimums; a region without one inherits its parent's, else the seeds'."""
 
     region = models.OneToOneField("org.Region", on_delete=models.CASCADE, related_name="compliance_rule")
-    class_min_per_week = models.PositiveSmallIntegerField("班班通班级每周至少", default=10)
-    teacher_min_per_week = models.PositiveSmallIntegerField("教师每周至少", default=2)
-    teacher_non_bbt_min_per_semester = models.PositiveSmallIntegerField("未实施学校教师每学期至少", default=5)
+    class_min_per_week = models.PositiveSmallIntegerField(_("班班通班级每周至少"), default=10)
+    teacher_min_per_week = models.PositiveSmallIntegerField(_("教师每周至少"), default=2)
+    teacher_non_bbt_min_per_semester = models.PositiveSmallIntegerField(_("未实施学校教师每学期至少"), default=5)
 
     class Meta:
-        verbose_name = "应用要求"
+        verbose_name = _("应用要求")
 
     def __str__(self) -> str:
         return f"{self.class_min_per_week}/{self.teacher_min_per_week}/{self.teacher_non_bbt_min_per_semester}"
@@ -278,9 +280,9 @@ class EventBatch(models.Model):
 
 class TerminalEvent(models.Model):
     class Kind(models.TextChoices):
-        POWER_ON = "power_on", "开机"
-        POWER_OFF = "power_off", "关机"
-        RESOURCE_OPENED = "resource_opened", "打开资源"
+        POWER_ON = "power_on", _("开机")
+        POWER_OFF = "power_off", _("关机")
+        RESOURCE_OPENED = "resource_opened", _("打开资源")
 
     classroom = models.ForeignKey("org.Classroom", on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=16, choices=Kind.choices)

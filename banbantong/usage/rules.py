@@ -12,6 +12,8 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from django.utils.translation import gettext_noop
+
 CLASS_MIN_PER_WEEK = 10
 TEACHER_MIN_PER_WEEK = 2
 TEACHER_NON_BBT_MIN_PER_SEMESTER = 5
@@ -34,12 +36,12 @@ class Flag:
     LATE_ENTRY = "late_entry"
 
     LABELS = {
-        HOLIDAY: "节假日上课",
-        NOT_TEACHING_DAY: "非教学日",
-        OUTSIDE_HOURS: "课表外节次",
-        TWO_PLACES: "同一教师同时在两个班",
-        COPIED_WEEK: "多周内容雷同",
-        LATE_ENTRY: "事后补录",
+        HOLIDAY: gettext_noop("节假日上课"),
+        NOT_TEACHING_DAY: gettext_noop("非教学日"),
+        OUTSIDE_HOURS: gettext_noop("课表外节次"),
+        TWO_PLACES: gettext_noop("同一教师同时在两个班"),
+        COPIED_WEEK: gettext_noop("多周内容雷同"),
+        LATE_ENTRY: gettext_noop("事后补录"),
     }
 
 

@@ -9,6 +9,7 @@ import unicodedata
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from banbantong.core.i18n import chinese
 from banbantong.devices.models import Device
 
 # The template's columns, in order; REQUIRED must be there (学校名称 not when the school is chosen).
@@ -54,9 +55,9 @@ def _key(text: str) -> str:
 
 HEADER_KEYS = {_key(v): name for name, title in HEADERS.items() for v in (title, *HEADER_VARIANTS.get(name, ()))}
 TYPE_KEYS = {**{_key(k): v for k, v in TYPE_ALIASES.items()},
-             **{_key(str(label)): code for code, label in Device.Type.choices}, **{code: code for code in Device.Type.values}}
+             **{_key(chinese(label)): code for code, label in Device.Type.choices}, **{code: code for code in Device.Type.values}}
 STATUS_KEYS = {**{_key(k): v for k, v in STATUS_ALIASES.items()},
-               **{_key(str(label)): code for code, label in Device.Status.choices},
+               **{_key(chinese(label)): code for code, label in Device.Status.choices},
                **{code: code for code in Device.Status.values}}
 
 
@@ -81,14 +82,14 @@ def parse_code(raw: Any) -> str:
 def parse_type(raw: Any) -> str:
     value = TYPE_KEYS.get(_key(text(raw)))
     if value is None:
-        raise CellError(f"未知的设备类型“{text(raw)}”。可填：" + "、".join(str(x) for x in Device.Type.labels) + "。")
+        raise CellError(f"未知的设备类型“{text(raw)}”。可填：" + "、".join(chinese(x) for x in Device.Type.labels) + "。")
     return value
 
 
 def parse_status(raw: Any) -> str:
     value = STATUS_KEYS.get(_key(text(raw)))
     if value is None:
-        raise CellError(f"未知的设备状态“{text(raw)}”。可填：" + "、".join(str(x) for x in Device.Status.labels) + "。")
+        raise CellError(f"未知的设备状态“{text(raw)}”。可填：" + "、".join(chinese(x) for x in Device.Status.labels) + "。")
     return value
 
 

@@ -21,6 +21,7 @@ from openpyxl.utils import get_column_letter
 from python_calamine import CalamineError, CalamineWorkbook, PasswordError, SheetTypeEnum
 
 from banbantong.core import audit
+from banbantong.core.i18n import chinese
 from banbantong.core.scope import SYSTEM
 from banbantong.core.spreadsheet import NOT_EXCEL
 from banbantong.devices import services
@@ -391,8 +392,8 @@ def _write(planned: list[_Planned], result: ImportResult, *, actor: Any) -> None
 
 def template_sheets() -> list[tuple[str, list[str], list[list[Any]]]]:
     """The template workbook: an empty register sheet, then what each column takes."""
-    types = "、".join(str(x) for x in Device.Type.labels)
-    statuses = "、".join(str(x) for x in Device.Status.labels)
+    types = "、".join(chinese(x) for x in Device.Type.labels)
+    statuses = "、".join(chinese(x) for x in Device.Status.labels)
     notes = [
         ["学校名称", "必填（从学校页面选定学校导入时可留空）。须是您管辖范围内的学校。"],
         ["教室", "可选。学校档案中已有的教室名称，如 301 或 教学楼301。"],

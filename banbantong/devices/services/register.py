@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 
 from banbantong.core import audit
+from banbantong.core.i18n import chinese
 from banbantong.devices.models import Company, Device, DeviceEvent
 from banbantong.org.models import Classroom, School
 
@@ -180,7 +181,7 @@ def set_device_status(device: Device, status: str, *, actor: Any, note: str = ""
     before = locked.status
     locked.status = status
     locked.save(update_fields=["status", "updated_at"])
-    DeviceEvent.objects.create(device=locked, kind=f"状态：{locked.get_status_display()}", note=note,
+    DeviceEvent.objects.create(device=locked, kind=f"状态：{chinese(Device.Status(status).label)}", note=note,
                                actor=actor if getattr(actor, "is_authenticated", False) else None)
     audit.record(audit.Action.UPDATE, locked, actor=actor, before={"status": before}, after={"status": status})
     return locked
@@ -237,7 +238,7 @@ def update_device(device: Device, data: DeviceInput, *, actor: Any, note: str = 
             locked.save(update_fields=[*changes, "updated_at"])
     except IntegrityError:
         raise ValidationError("序列号或资产编号已存在。") from None
-    labels = "、".join(str(getattr(Device._meta.get_field(name.removesuffix("_id")), "verbose_name", name))
+    labels = "、".join(chinese(getattr(Device._meta.get_field(name.removesuffix("_id")), "verbose_name", name))
                       for name in changes)
     DeviceEvent.objects.create(device=locked, kind="更新", note=f"{note}{labels}"[:300],
                                actor=actor if getattr(actor, "is_authenticated", False) else None)

@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
 from banbantong.core import audit
+from banbantong.core.i18n import chinese
 from banbantong.core.scope import path_ids
 from banbantong.devices import rules
 from banbantong.devices.models import Sla, Ticket
@@ -48,7 +49,7 @@ def sla_rows(region: Region) -> list[SlaRow]:
     for priority in Ticket.Priority.values:
         row = found.get(priority)
         respond, fix = (row.respond_hours, row.fix_hours) if row else rules.DEFAULT_SLA_HOURS[priority]
-        rows.append(SlaRow(priority, Ticket.Priority(priority).label, respond, fix,
+        rows.append(SlaRow(priority, str(Ticket.Priority(priority).label), respond, fix,
                            row.region.name if row else "平台默认", row is not None and row.region_id == region.pk))
     return rows
 
@@ -81,5 +82,5 @@ def set_sla(region: Region, priority: str, respond_hours: int, fix_hours: int, *
     sla.save()
     audit.record(audit.Action.UPDATE if before else audit.Action.CREATE, sla, actor=actor, before=before,
                  after={"priority": priority, "respond_hours": respond_hours, "fix_hours": fix_hours},
-                 object_repr=f"{region.name} {Ticket.Priority(priority).label}优先级维修时限", place=(region.path, None))
+                 object_repr=f"{region.name} {chinese(Ticket.Priority(priority).label)}优先级维修时限", place=(region.path, None))
     return sla

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from banbantong.accounts.models import User
 from banbantong.core import audit
+from banbantong.core.i18n import chinese
 from banbantong.devices import rules
 from banbantong.devices.models import Device, DeviceEvent, Ticket, TicketComment
 from banbantong.devices.services.register import DEVICE_ADMIN_ROLES, DeviceInput, register_device
@@ -36,7 +37,7 @@ class Conflict(ValidationError):
         self.current = ticket
         super().__init__(
             f"报修单已被 {timezone.localtime(ticket_updated(ticket)):%H:%M:%S} 的另一次修改更新"
-            f"（当前状态：{ticket.get_state_display()}，处理人：{ticket.assignee or '无'}）。请查看最新内容后再操作。"
+            f"（当前状态：{chinese(Ticket.State(ticket.state).label)}，处理人：{ticket.assignee or '无'}）。请查看最新内容后再操作。"
         )
 
 
@@ -212,8 +213,8 @@ def change_ticket(
     if outcome == Ticket.Outcome.NOT_REPAIRABLE:
         device_status = Device.Status.SCRAPPED
     if device_status and locked.device.status != device_status and locked.device.status != Device.Status.SCRAPPED:
-        _set_status(locked.device, device_status, actor=actor, kind=f"报修单 {locked.pk}：{locked.get_state_display()}",
-                    note=locked.get_outcome_display() if outcome else "")
+        _set_status(locked.device, device_status, actor=actor, kind=f"报修单 {locked.pk}：{chinese(Ticket.State(locked.state).label)}",
+                    note=chinese(Ticket.Outcome(outcome).label) if outcome else "")
     return locked
 
 

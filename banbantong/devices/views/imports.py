@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from banbantong.core import uploads
@@ -42,7 +43,7 @@ def device_import(request: AuthedRequest) -> HttpResponse:
         upload = request.FILES.get("file")
         try:
             if upload is None or not upload.size:
-                raise ValidationError("请选择要上传的设备表文件（不能是空文件）。")
+                raise ValidationError(_("请选择要上传的设备表文件（不能是空文件）。"))
             suffix = uploads.spreadsheet_suffix(upload)
             school = importer.find_school(typed, actor=request.user) if typed else None
         except ValidationError as exc:
@@ -69,7 +70,7 @@ def device_import_preview(request: AuthedRequest, token: str) -> HttpResponseBas
     owned = entry is not None and entry.get("user") == request.user.pk
     path = uploads.pending_file(IMPORT_KIND, token, entry["suffix"]) if entry is not None and owned else None
     if entry is None or path is None:
-        raise Http404("导入记录不存在或已过期，请重新上传。")
+        raise Http404(_("导入记录不存在或已过期，请重新上传。"))
     school = get_for_user(School.objects.all(), request.user, pk=entry["school"]) if entry.get("school") else None
     result, errors = None, []
     try:
@@ -81,8 +82,11 @@ def device_import_preview(request: AuthedRequest, token: str) -> HttpResponseBas
         path.unlink(missing_ok=True)
         pending.pop(token, None)
         request.session[IMPORT_SESSION_KEY] = pending
-        messages.success(request, f"设备表“{entry['name']}”已导入：新登记 {result.created} 台，更新 {result.updated} 台，"
-                                  f"无变化 {result.unchanged} 台。")
+        messages.success(request, _("设备表“%(name)s”已导入：新登记 %(created)s 台，更新 %(updated)s 台，"
+                                    "无变化 %(unchanged)s 台。") % {
+            "name": entry["name"], "created": result.created, "updated": result.updated,
+            "unchanged": result.unchanged,
+        })
         return redirect("devices:list")
     return render(request, "devices/import_preview.html", {
         "token": token, "file_name": entry["name"], "school": school, "result": result,

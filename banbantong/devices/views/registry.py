@@ -11,6 +11,8 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views.decorators.csrf import csrf_protect
 
 from banbantong.core.http import AuthedRequest
@@ -39,19 +41,19 @@ def device_list(request: AuthedRequest) -> HttpResponseBase:
         qs = qs.filter(Q(school__name__contains=q) | Q(brand__contains=q) | Q(model__contains=q)
                        | Q(serial__contains=q) | Q(asset_tag__contains=q))
     columns = [
-        Col("资产编号", lambda d: d.asset_tag, link=lambda d: reverse("devices:detail", args=[d.pk])),
-        Col("学校", lambda d: d.school.name),
-        Col("教室", lambda d: str(d.classroom or "")),
-        Col("类型", lambda d: d.get_type_display()),
-        Col("品牌", lambda d: d.brand),
-        Col("型号", lambda d: d.model),
-        Col("序列号", lambda d: d.serial),
-        Col("集成商", lambda d: str(d.integrator or "")),
-        Col("保修截止", lambda d: d.warranty_end.isoformat() if d.warranty_end else ""),
-        Col("状态", lambda d: d.get_status_display()),
+        Col(_("资产编号"), lambda d: d.asset_tag, link=lambda d: reverse("devices:detail", args=[d.pk])),
+        Col(pgettext("field", "学校"), lambda d: d.school.name),
+        Col(pgettext("field", "教室"), lambda d: str(d.classroom or "")),
+        Col(_("类型"), lambda d: d.get_type_display()),
+        Col(_("品牌"), lambda d: d.brand),
+        Col(_("型号"), lambda d: d.model),
+        Col(_("序列号"), lambda d: d.serial),
+        Col(_("集成商"), lambda d: str(d.integrator or "")),
+        Col(_("保修截止"), lambda d: d.warranty_end.isoformat() if d.warranty_end else ""),
+        Col(_("状态"), lambda d: d.get_status_display()),
     ]
     return render_list(request, template="devices/device_list.html", queryset=qs.order_by("school__region_path", "school_id", "id"),
-                       columns=columns, title="设备", export_name="设备登记册",
+                       columns=columns, title=_("设备"), export_name="设备登记册",
                        context={"types": Device.Type.choices, "statuses": Device.Status.choices, "g": g})
 
 
@@ -67,7 +69,7 @@ def device_detail(request: AuthedRequest, device_id: int) -> HttpResponse:
         except ValidationError as exc:
             _errors(request, exc)
         else:
-            messages.success(request, f"已报修，单号 {ticket.pk}。")
+            messages.success(request, _("已报修，单号 %(id)s。") % {"id": ticket.pk})
             return redirect("devices:ticket", ticket_id=ticket.pk)
     return render(request, "devices/device_detail.html", {
         "device": device, "events": device.events.all()[:50], "tickets": device.tickets.all()[:50], "form": form,
@@ -88,7 +90,7 @@ def device_new(request: AuthedRequest) -> HttpResponse:
             for m in exc.messages:
                 form.add_error(None, m)
         else:
-            messages.success(request, f"已登记 {device}。")
+            messages.success(request, _("已登记 %(device)s。") % {"device": device})
             return redirect("devices:detail", device_id=device.pk)
     return render(request, "devices/device_new.html", {"form": form})
 
@@ -97,7 +99,7 @@ def device_new(request: AuthedRequest) -> HttpResponse:
 def labels(request: AuthedRequest) -> HttpResponse:
     school_id = request.GET.get("school", "")
     if not school_id.isdigit():
-        raise PermissionDenied("请指定学校。")
+        raise PermissionDenied(_("请指定学校。"))
     school = get_for_user(School.objects.all(), request.user, pk=int(school_id))
     devices = Device.objects.filter(school=school).exclude(status=Device.Status.SCRAPPED).select_related("classroom")
     if (room := request.GET.get("classroom", "")).isdigit():
@@ -142,7 +144,7 @@ def companies(request: AuthedRequest) -> HttpResponse:
     form = CompanyForm(request.POST or None)
     if request.method == "POST":
         if not (user.is_superuser or user.role == "bureau_admin"):
-            raise PermissionDenied("只有局管理员可以维护厂家和集成商通讯录。")
+            raise PermissionDenied(_("只有局管理员可以维护厂家和集成商通讯录。"))
         region = org_queries.top_regions(user).first()
         if form.is_valid() and region is not None:
             company = form.save(commit=False)
@@ -156,7 +158,7 @@ def companies(request: AuthedRequest) -> HttpResponse:
                 from banbantong.core import audit
 
                 audit.record(audit.Action.CREATE, company, actor=user, after=audit.snapshot(company))
-                messages.success(request, f"已添加 {company.name}。")
+                messages.success(request, _("已添加 %(name)s。") % {"name": company.name})
                 return redirect("devices:companies")
     items = Company.objects.filter(region__in=_regions_above(user)).distinct()
     return render(request, "devices/companies.html", {"companies": items, "form": form})

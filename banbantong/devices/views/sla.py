@@ -9,6 +9,7 @@ from django.db import transaction
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from banbantong.core.http import AuthedRequest
@@ -27,7 +28,7 @@ def _sla_region(request: AuthedRequest) -> Region:
         school = School.objects.for_user(user).select_related("region").first()
         region = school.region if school else Region.objects.filter(parent__isnull=True).order_by("pk").first()
     if region is None:
-        raise Http404("还没有任何区域。")
+        raise Http404(_("还没有任何区域。"))
     return region
 
 
@@ -47,7 +48,7 @@ def sla_settings(request: AuthedRequest) -> HttpResponse:
     errors: dict[str, list[str]] = {}
     if request.method == "POST":
         if not can_edit:
-            raise PermissionDenied("只有本区域的局管理员可以修改维修时限。")
+            raise PermissionDenied(_("只有本区域的局管理员可以修改维修时限。"))
         wanted = {r.priority: (_whole_hours(request.POST.get(f"{r.priority}_respond", "")),
                                _whole_hours(request.POST.get(f"{r.priority}_fix", ""))) for r in rows}
         try:
@@ -59,11 +60,11 @@ def sla_settings(request: AuthedRequest) -> HttpResponse:
                         except ValidationError as exc:
                             errors[r.priority] = exc.messages
                 if errors:
-                    raise ValidationError("有错误，未保存。")  # undo the rows that were fine
+                    raise ValidationError(_("有错误，未保存。"))  # undo the rows that were fine
         except ValidationError:
-            messages.error(request, "维修时限有错误，没有保存任何修改。请按提示改正。")
+            messages.error(request, _("维修时限有错误，没有保存任何修改。请按提示改正。"))
         else:
-            messages.success(request, f"已保存{region.name}的维修时限；之后的新报修单按新时限计算。")
+            messages.success(request, _("已保存%(region)s的维修时限；之后的新报修单按新时限计算。") % {"region": region.name})
             return redirect(f"{reverse('devices:sla')}?region={region.pk}")
     regions = Region.objects.for_user(user).exclude(level=Region.Level.TOWN).order_by("path") if user.is_regional else []
     table = [{"row": r, "errors": errors.get(r.priority, []),

@@ -14,6 +14,8 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from banbantong.accounts.models import User
 from banbantong.core.http import AuthedRequest
@@ -32,18 +34,18 @@ LIST_COUNT_LIMIT = 2000
 def _ticket_columns() -> list[Col]:
     now = timezone.now()
     return [
-        Col("单号", lambda t: t.pk, link=lambda t: reverse("devices:ticket", args=[t.pk])),
-        Col("学校", lambda t: t.school.name),
-        Col("教室", lambda t: str(t.device.classroom or "")),
-        Col("设备", lambda t: f"{t.device.get_type_display()} {t.device.brand}"),
-        Col("故障", lambda t: t.get_fault_display()),
-        Col("优先级", lambda t: t.get_priority_display()),
-        Col("状态", lambda t: t.get_state_display()),
-        Col("报修时间", lambda t: timezone.localtime(t.created_at).strftime("%Y-%m-%d %H:%M")),
-        Col("修复时限", lambda t: timezone.localtime(t.fix_due).strftime("%Y-%m-%d %H:%M")
-            + (" 已超时" if t.state not in ("resolved", "closed") and t.fix_due < now else "")),
-        Col("处理人", lambda t: str(t.assignee or "")),
-        Col("集成商", lambda t: str(t.escalated_to or "")),
+        Col(_("单号"), lambda t: t.pk, link=lambda t: reverse("devices:ticket", args=[t.pk])),
+        Col(pgettext("field", "学校"), lambda t: t.school.name),
+        Col(pgettext("field", "教室"), lambda t: str(t.device.classroom or "")),
+        Col(pgettext("field", "设备"), lambda t: f"{t.device.get_type_display()} {t.device.brand}"),
+        Col(_("故障"), lambda t: t.get_fault_display()),
+        Col(_("优先级"), lambda t: t.get_priority_display()),
+        Col(_("状态"), lambda t: t.get_state_display()),
+        Col(_("报修时间"), lambda t: timezone.localtime(t.created_at).strftime("%Y-%m-%d %H:%M")),
+        Col(_("修复时限"), lambda t: timezone.localtime(t.fix_due).strftime("%Y-%m-%d %H:%M")
+            + (_(" 已超时") if t.state not in ("resolved", "closed") and t.fix_due < now else "")),
+        Col(_("处理人"), lambda t: str(t.assignee or "")),
+        Col(_("集成商"), lambda t: str(t.escalated_to or "")),
     ]
 
 
@@ -69,7 +71,7 @@ def ticket_list(request: AuthedRequest) -> HttpResponseBase:
     limit = max(LIST_COUNT_LIMIT, min(page, 10**6) * PAGE_SIZE + PAGE_SIZE)
     return render_list(request, template="devices/ticket_list.html",
                        queryset=filter_tickets(request.user, f).count_at_most(limit),
-                       columns=_ticket_columns(), title="报修单", export_name="报修单",
+                       columns=_ticket_columns(), title=_("报修单"), export_name="报修单",
                        context={"states": Ticket.State.choices, "faults": Ticket.Fault.choices,
                                 "priorities": Ticket.Priority.choices, "g": g, "school": school,
                                 "count_limit": limit})
@@ -98,25 +100,25 @@ def ticket_detail(request: AuthedRequest, ticket_id: int) -> HttpResponse:
             elif action == "replace":
                 new = services.replace_device(ticket, _replacement(request, ticket), actor=request.user,
                                               expected_version=version)
-                messages.success(request, f"已登记新设备 {new.asset_tag}，旧设备已报废并与之关联。")
+                messages.success(request, _("已登记新设备 %(tag)s，旧设备已报废并与之关联。") % {"tag": new.asset_tag})
             elif action in Ticket.State.values:
                 assignee = None
                 if action == Ticket.State.ASSIGNED:
                     raw = request.POST.get("assignee", "")
                     assignee = User.objects.filter(pk=int(raw)).first() if raw.isdigit() else None
                     if assignee is not None and not _can_assign(request.user, ticket, assignee):
-                        raise ValidationError("处理人必须是本校的电教管理员或学校管理员。")
+                        raise ValidationError(_("处理人必须是本校的电教管理员或学校管理员。"))
                 services.change_ticket(ticket, actor=request.user, state=action, expected_version=version,
                                        assignee=assignee, outcome=request.POST.get("outcome", ""),
                                        note=request.POST.get("note", ""), reason=request.POST.get("reason", ""))
             else:
-                raise ValidationError("未知的操作。")
+                raise ValidationError(_("未知的操作。"))
         except services.Conflict as exc:
             _errors(request, exc)
         except ValidationError as exc:
             _errors(request, exc)
         else:
-            messages.success(request, "已保存。")
+            messages.success(request, _("已保存。"))
         return redirect("devices:ticket", ticket_id=ticket.pk)
     helpers = User.objects.filter(school=ticket.school, role__in=["device_admin", "school_admin"], is_active=True)
     return render(request, "devices/ticket_detail.html", {
@@ -138,13 +140,13 @@ def _replacement(request: AuthedRequest, ticket: Ticket) -> services.DeviceInput
         try:
             return dt.date.fromisoformat(raw)
         except ValueError:
-            raise ValidationError(f"日期“{raw[:20]}”格式不对，请写成 2026-09-01。") from None
+            raise ValidationError(_("日期“%(value)s”格式不对，请写成 2026-09-01。") % {"value": raw[:20]}) from None
 
     price = p.get("price", "").strip()
     try:
         amount = Decimal(price) if price else None
     except InvalidOperation:
-        raise ValidationError(f"价格“{price[:20]}”不是数字。") from None
+        raise ValidationError(_("价格“%(value)s”不是数字。") % {"value": price[:20]}) from None
     return services.DeviceInput(
         school=ticket.school, type=p.get("type", ""), brand=p.get("brand", ""), model=p.get("model", ""),
         serial=p.get("serial", ""), asset_tag=p.get("asset_tag", ""), purchase_date=day("purchase_date"),

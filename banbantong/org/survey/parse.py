@@ -17,6 +17,7 @@ from django.utils import timezone
 from openpyxl.utils import get_column_letter
 from python_calamine import CalamineError, CalamineSheet, CalamineWorkbook, PasswordError, SheetTypeEnum
 
+from banbantong.core.i18n import chinese
 from banbantong.org.models import Region, School, TeachingClass
 from banbantong.org.survey.report import RowError
 from banbantong.org.survey.rules import (
@@ -364,7 +365,7 @@ def _parse_rows(
             elif status not in TeachingClass.BUILT_STATUSES:
                 errors.append(RowError(
                     excel_row, names["built_year"], letters["built_year"],
-                    f"填写了建成年份 {year}，但建设状态是“{TeachingClass.Status(status).label}”；"
+                    f"填写了建成年份 {year}，但建设状态是“{chinese(TeachingClass.Status(status).label)}”；"
                     "未建成的班级请不要填建成年份。",
                 ))
         if CellError in (placement.__class__, name.__class__, grade.__class__, klass.__class__):
@@ -379,8 +380,8 @@ def _parse_rows(
             if first.kind:
                 errors.append(RowError(
                     excel_row, names["kind"], letters["kind"],
-                    f"同一学校的学校类型前后不一致：第 {first.row} 行是“{School.Kind(first.kind).label}”，"
-                    f"这里是“{School.Kind(kind).label}”。",
+                    f"同一学校的学校类型前后不一致：第 {first.row} 行是“{chinese(School.Kind(first.kind).label)}”，"
+                    f"这里是“{chinese(School.Kind(kind).label)}”。",
                 ))
             else:
                 first.kind = kind

@@ -13,6 +13,7 @@ import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
+from banbantong.core.i18n import chinese
 from banbantong.org.grades import parse_grade
 from banbantong.org.models import Region, School, TeachingClass
 
@@ -183,11 +184,11 @@ def is_total_row(school: str, county: str = "", town: str = "") -> bool:
     return county.startswith(TOTAL_ROW_PREFIXES) or town.startswith(TOTAL_ROW_PREFIXES)
 
 
-def _choice_lookup(labels: Mapping[str, str], choices: Iterable[tuple[str, str]]) -> dict[str, str]:
+def _choice_lookup(labels: Mapping[str, str], choices: Iterable[tuple[str, object]]) -> dict[str, str]:
     lookup = {_label_key(k): v for k, v in labels.items()}
     for value, label in choices:
         lookup.setdefault(_label_key(value), value)
-        lookup.setdefault(_label_key(label), value)
+        lookup.setdefault(_label_key(chinese(label)), value)  # a survey is written in Chinese
     return lookup
 
 
@@ -211,7 +212,7 @@ def parse_kind(value: object) -> str:
         raise CellError("学校类型不能为空。")
     kind = _KIND_LOOKUP.get(key)
     if kind is None:
-        allowed = "、".join(label for _, label in School.Kind.choices)
+        allowed = "、".join(chinese(label) for _, label in School.Kind.choices)
         raise CellError(f"无法识别的学校类型“{_nfkc(value)}”，请填写：{allowed}。")
     return kind
 
@@ -223,7 +224,7 @@ def parse_status(value: object) -> str | None:
         return None
     status = _STATUS_LOOKUP.get(key)
     if status is None:
-        allowed = "、".join(label for _, label in TeachingClass.Status.choices)
+        allowed = "、".join(chinese(label) for _, label in TeachingClass.Status.choices)
         raise CellError(f"无法识别的建设状态“{_nfkc(value)}”，请填写：{allowed}。")
     return status
 

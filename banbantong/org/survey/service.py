@@ -20,6 +20,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from banbantong.core import audit
+from banbantong.core.i18n import chinese
 from banbantong.core.scope import path_ids, scope_of, subtree_q
 from banbantong.org.models import Region, School, TeachingClass
 from banbantong.org.services import (
@@ -126,8 +127,8 @@ def survey_target(region: Region | str, *, actor: Any, level: str | None = None)
             return Target(name=name, level=new_level, region=None)
         if level and found.level != level:
             raise ValidationError(
-                f"区域“{name}”已存在，级别是“{found.get_level_display()}”，"
-                f"与指定的“{Region.Level(level).label}”不符。"
+                f"区域“{name}”已存在，级别是“{chinese(Region.Level(found.level).label)}”，"
+                f"与指定的“{chinese(Region.Level(level).label)}”不符。"
             )
         region = found
     elif actor is not None and not scope_of(actor).covers_path(region.path):
@@ -241,8 +242,8 @@ def _count(parsed: ParsedSurvey, plan: Plan, result: SurveyResult, *, today: dt.
         if decision.old_status is not None and is_backwards(stored.status, decision.status):
             errors.append(RowError(
                 entry.row, title, letter,
-                f"建设状态不能由导入从“{TeachingClass.Status(stored.status).label}”退回"
-                f"“{TeachingClass.Status(decision.status).label}”；确需回退请在班级页面修改并填写原因。",
+                f"建设状态不能由导入从“{chinese(TeachingClass.Status(stored.status).label)}”退回"
+                f"“{chinese(TeachingClass.Status(decision.status).label)}”；确需回退请在班级页面修改并填写原因。",
             ))
             continue
         if decision.changed:

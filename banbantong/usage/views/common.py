@@ -30,13 +30,13 @@ def week_of(request: AuthedRequest, default: dt.date) -> dt.date:
 
 def region_of(request: AuthedRequest) -> Region:
     if not request.user.is_regional:
-        raise PermissionDenied("每周达标统计只对局管理员、审核员和审计员开放。")
+        raise PermissionDenied(_("每周达标统计只对局管理员、审核员和审计员开放。"))
     raw = request.GET.get("region", "")
     if raw.isdigit():
         return get_for_user(Region.objects.all(), request.user, pk=int(raw))
     top = org_queries.top_regions(request.user).first()
     if top is None:
-        raise PermissionDenied("您的账号没有关联区域。")
+        raise PermissionDenied(_("您的账号没有关联区域。"))
     return top
 
 

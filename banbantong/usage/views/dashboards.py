@@ -14,6 +14,8 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from banbantong.core.charts import line_chart
 from banbantong.core.excel import workbook_response
@@ -37,13 +39,13 @@ def _may_see_figures(user: Any) -> None:
     """Compliance figures of a school are for the bureau and the school's admins; a teacher sees
     their own weeks and their classes', an integrator none."""
     if not (user.is_regional or user.role in {"school_admin", "device_admin"}):
-        raise PermissionDenied("学校的应用达标统计只对局管理员和学校管理员开放。")
+        raise PermissionDenied(_("学校的应用达标统计只对局管理员和学校管理员开放。"))
 
 
 def _trend_chart(points: list[tuple[dt.date, Any, Any]]) -> Any:
     return line_chart(
         [f"{w:%m-%d}" for w, _, _ in points],
-        [("班级达标率", [float(c) for _, c, _ in points]), ("教师达标率", [float(t) for _, _, t in points])],
+        [(_("班级达标率"), [float(c) for _, c, _ in points]), (_("教师达标率"), [float(t) for _, _, t in points])],
         unit="%", max_value=100.0,
     )
 
@@ -134,8 +136,8 @@ def _detail(request: AuthedRequest, subject: Any, rows: list[queries.WeekRow], r
         ])
     chart = line_chart(
         [f"{r.week:%m-%d}" for r in rows],
-        [("应用节数", [float(r.lessons) for r in rows]), ("每周要求", [float(r.minimum) for r in rows])],
-        unit="节", dashed=[False, True],
+        [(_("应用节数"), [float(r.lessons) for r in rows]), (_("每周要求"), [float(r.minimum) for r in rows])],
+        unit=pgettext("chart unit", "节"), dashed=[False, True],
     )
     return render(request, "usage/detail.html", {
         "subject": subject, "kind": kind, "rows": rows, "chart": chart,
@@ -152,7 +154,7 @@ def _last_weeks(request: AuthedRequest) -> tuple[dt.date, dt.date]:
 @login_required
 def class_detail(request: AuthedRequest, class_id: int) -> HttpResponseBase:
     if request.user.role == "integrator":
-        raise PermissionDenied("集成商账号不查看应用记录。")
+        raise PermissionDenied(_("集成商账号不查看应用记录。"))
     klass = get_for_user(TeachingClass.objects.select_related("school"), request.user, pk=class_id)
     first, last = _last_weeks(request)
     records = LessonRecord.objects.filter(klass=klass, week__gte=first, week__lte=last)
@@ -163,7 +165,7 @@ def class_detail(request: AuthedRequest, class_id: int) -> HttpResponseBase:
 def teacher_detail(request: AuthedRequest, teacher_id: int) -> HttpResponseBase:
     teacher = get_for_user(Teacher.objects.select_related("school"), request.user, pk=teacher_id)
     if not (request.user.is_regional or request.user.role == "school_admin" or teacher.user_id == request.user.pk):
-        raise PermissionDenied("教师只能查看自己的应用情况。")
+        raise PermissionDenied(_("教师只能查看自己的应用情况。"))
     first, last = _last_weeks(request)
     records = LessonRecord.objects.filter(teacher=teacher, week__gte=first, week__lte=last)
     return _detail(request, teacher, queries.teacher_weeks(teacher, first, last), records, "teacher")
@@ -182,17 +184,17 @@ def flagged(request: AuthedRequest) -> HttpResponseBase:
         region = region_of(request)
     qs = queries.flagged_records(request.user, school or region)
     columns = [
-        Col("日期", lambda r: r.date.isoformat()),
-        Col("节次", lambda r: r.period, numeric=True),
-        Col("学校", lambda r: r.school.name),
-        Col("班级", lambda r: f"{r.klass.grade_label}{r.klass.name}"),
-        Col("教师", lambda r: r.teacher.name),
-        Col("课题", lambda r: r.topic),
-        Col("佐证", lambda r: r.get_evidence_display()),
-        Col("疑点", lambda r: "、".join(r.flag_labels)),
-        Col("填写时间", lambda r: timezone.localtime(r.created_at).strftime("%Y-%m-%d %H:%M")),
+        Col(_("日期"), lambda r: r.date.isoformat()),
+        Col(_("节次"), lambda r: r.period, numeric=True),
+        Col(pgettext("field", "学校"), lambda r: r.school.name),
+        Col(_("班级"), lambda r: f"{r.klass.grade_label}{r.klass.name}"),
+        Col(pgettext("field", "教师"), lambda r: r.teacher.name),
+        Col(_("课题"), lambda r: r.topic),
+        Col(_("佐证"), lambda r: r.get_evidence_display()),
+        Col(_("疑点"), lambda r: "、".join(r.flag_labels)),
+        Col(_("填写时间"), lambda r: timezone.localtime(r.created_at).strftime("%Y-%m-%d %H:%M")),
     ]
-    return render_list(request, template="usage/flagged.html", queryset=qs, columns=columns, title="疑点记录",
+    return render_list(request, template="usage/flagged.html", queryset=qs, columns=columns, title=_("疑点记录"),
                        export_name=f"{(school or region).name}疑点记录", context={"region": region, "school": school})
 
 
@@ -213,14 +215,14 @@ def compliance_rules(request: AuthedRequest) -> HttpResponse:
                 teacher_non_bbt_min_per_semester=int(request.POST.get("teacher_non_bbt_min_per_semester", "")),
             )
         except ValueError:
-            messages.error(request, "每项要求都应填写整数。")
+            messages.error(request, _("每项要求都应填写整数。"))
         except ValidationError as exc:
             for m in exc.messages:
                 messages.error(request, m)
         except PermissionDenied as exc:
             messages.error(request, str(exc))
         else:
-            messages.success(request, "应用要求已保存，本周的达标情况已按新要求重新核算。")
+            messages.success(request, _("应用要求已保存，本周的达标情况已按新要求重新核算。"))
             return redirect(f"{reverse('usage:rules')}?region={region.pk}")
     current = services.rule_for(region.path)
     ids = path_ids(region.path)

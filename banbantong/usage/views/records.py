@@ -12,6 +12,7 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from banbantong.core.http import AuthedRequest
 from banbantong.core.scope import get_for_user, path_ids
@@ -38,7 +39,7 @@ def my_week(request: AuthedRequest) -> HttpResponse:
     """A teacher's timetable for one week with their records: fill a slot, confirm a proposal."""
     teacher = getattr(request.user, "teacher", None)
     if teacher is None:
-        raise PermissionDenied("只有教师账号有自己的课表和应用记录。")
+        raise PermissionDenied(_("只有教师账号有自己的课表和应用记录。"))
     monday = week_of(request, timezone.localdate())
     if request.method == "POST":
         try:
@@ -50,11 +51,11 @@ def my_week(request: AuthedRequest) -> HttpResponse:
                     has_plan="has_plan" in request.POST, used_in_class="used_in_class" in request.POST,
                     recorded="recorded" in request.POST, stored="stored" in request.POST,
                 )
-                messages.success(request, f"已保存 {made} 节、确认 {confirmed} 节。")
+                messages.success(request, _("已保存 %(made)s 节、确认 %(confirmed)s 节。") % {"made": made, "confirmed": confirmed})
             elif request.POST.get("confirm", "").isdigit():
                 record = get_for_user(LessonRecord.objects.all(), request.user, pk=int(request.POST["confirm"]))
                 services.confirm_record(record, actor=request.user, topic=request.POST.get("topic", ""))
-                messages.success(request, "已确认。")
+                messages.success(request, _("已确认。"))
             else:
                 klass = get_for_user(TeachingClass.objects.select_related("school"), request.user,
                                      pk=int(request.POST.get("klass") or 0))
@@ -65,12 +66,12 @@ def my_week(request: AuthedRequest) -> HttpResponse:
                     has_plan="has_plan" in request.POST, used_in_class="used_in_class" in request.POST,
                     recorded="recorded" in request.POST, stored="stored" in request.POST,
                 )
-                messages.success(request, "已保存应用记录。")
+                messages.success(request, _("已保存应用记录。"))
         except (ValidationError, PermissionDenied) as exc:
             for m in getattr(exc, "messages", [str(exc)]):
                 messages.error(request, m)
         except ValueError:
-            messages.error(request, "日期或节次不正确。")
+            messages.error(request, _("日期或节次不正确。"))
         return redirect(f"{reverse('usage:my_week')}?week={rules.iso_week(monday)}")
     semester = services.semester_for(teacher.school, monday + dt.timedelta(days=2))
     days = [monday + dt.timedelta(days=i) for i in range(7)]
@@ -119,9 +120,9 @@ def calendar(request: AuthedRequest) -> HttpResponse:
             for m in exc.messages:
                 messages.error(request, m)
         except (KeyError, ValueError):
-            messages.error(request, "日期格式不对，应为 YYYY-MM-DD。")
+            messages.error(request, _("日期格式不对，应为 YYYY-MM-DD。"))
         else:
-            messages.success(request, "校历已更新。")
+            messages.success(request, _("校历已更新。"))
         return redirect(f"{reverse('usage:calendar')}?region={region.pk}")
     ids = path_ids(region.path)
     return render(request, "usage/calendar.html", {
@@ -140,7 +141,7 @@ def _school_for_timetable(request: AuthedRequest) -> School:
         return get_for_user(School.objects.all(), request.user, pk=int(raw))
     if request.user.school_id:
         return get_for_user(School.objects.all(), request.user, pk=request.user.school_id)
-    raise PermissionDenied("请从学校页面进入课表，或指定学校。")
+    raise PermissionDenied(_("请从学校页面进入课表，或指定学校。"))
 
 
 @login_required
@@ -155,29 +156,29 @@ def timetable(request: AuthedRequest) -> HttpResponse:
             if request.POST.get("action") == "copy":
                 source = next((s for s in semesters if str(s.pk) == request.POST.get("source")), None)
                 if source is None:
-                    raise ValidationError("请选择要复制的学期。")
+                    raise ValidationError(_("请选择要复制的学期。"))
                 n = timetables.copy_timetable(actor=request.user, school=school, source=source, target=semester)
-                messages.success(request, f"已从“{source.name}”复制 {n} 节课到“{semester.name}”。")
+                messages.success(request, _("已从“%(source)s”复制 %(n)s 节课到“%(target)s”。") % {"source": source.name, "n": n, "target": semester.name})
                 return redirect(f"{reverse('usage:timetable')}?school={school.pk}")
             if request.POST.get("action") == "confirm":
                 path = pending_file("timetables", request.POST.get("token", ""), request.POST.get("suffix", ""))
                 if path is None:
-                    raise ValidationError("上传的文件已过期，请重新上传。")
+                    raise ValidationError(_("上传的文件已过期，请重新上传。"))
                 result = timetables.import_timetable(path, actor=request.user, school=school, semester=semester)
                 path.unlink(missing_ok=True)
                 if result.errors:
                     raise ValidationError(result.errors)
-                messages.success(request, f"已导入 {result.classes} 个班级的课表，共 {result.slots} 节。")
+                messages.success(request, _("已导入 %(classes)s 个班级的课表，共 %(slots)s 节。") % {"classes": result.classes, "slots": result.slots})
                 return redirect(f"{reverse('usage:timetable')}?school={school.pk}")
             upload = request.FILES.get("file")
             if upload is None:
-                raise ValidationError("请选择课表 Excel 文件。")
+                raise ValidationError(_("请选择课表 Excel 文件。"))
             timetables.check_can_edit(request.user, school)
             suffix = spreadsheet_suffix(upload)
             token = store_pending("timetables", upload, suffix)
             path = pending_file("timetables", token, suffix)
             if path is None:
-                raise ValidationError("上传失败，请重试。")
+                raise ValidationError(_("上传失败，请重试。"))
             result = timetables.import_timetable(path, actor=request.user, school=school, semester=semester, dry_run=True)
             preview = {"result": result, "token": token, "suffix": suffix, "name": upload.name}
         except ValidationError as exc:
