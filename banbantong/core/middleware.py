@@ -44,7 +44,12 @@ class ChineseFirstLocaleMiddleware:
             language = settings.LANGUAGE_CODE
         translation.activate(language)
         request.LANGUAGE_CODE = language  # type: ignore[attr-defined]
-        response = self.get_response(request)
+        try:
+            response = self.get_response(request)
+        finally:
+            # Back to the default for whatever runs next on this thread (a test, a job): an
+            # English request must not leave English labels behind.
+            translation.deactivate()
         response.headers.setdefault("Content-Language", language)
         return response
 

@@ -89,3 +89,14 @@ def test_out_of_scope_school_is_404_in_english_too(world: World, client: Client)
     response = _english(client).get(f"/org/schools/{world.school_a.pk}/")
     assert response.status_code == 404
     assert AuditEntry.objects.filter(action=AuditEntry.Action.DENIED).exists()
+
+
+@pytest.mark.django_db
+def test_an_english_request_leaves_the_thread_in_chinese(world: World, client: Client) -> None:
+    from banbantong.org.grades import grade_label
+
+    client.force_login(world.alice)
+    assert _english(client).get("/org/schools/").status_code == 200
+    # What runs next on this thread (a job, the next test) gets the default language back.
+    assert translation.get_language() == settings.LANGUAGE_CODE
+    assert str(grade_label(4)) == "四年级"
