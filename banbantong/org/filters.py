@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from django.apps import apps
 from django.db.models import QuerySet
 
 from banbantong.core.scope import get_for_user, subtree_q
@@ -60,7 +61,14 @@ def filter_classes(user: Any, f: ClassFilter) -> QuerySet[TeachingClass]:
         qs = qs.filter(grade=f.grade)
     if f.mode is not None:
         # mode=0: classes with no mode yet (their list shows the rule's suggestion, 建议).
-        qs = qs.filter(mode_id=f.mode) if f.mode else qs.filter(mode__isnull=True)
+        # Otherwise the mode by its code: a region's own price or name for a platform mode is
+        # another catalogue row with the same code, and still the same mode.
+        if f.mode == 0:
+            qs = qs.filter(mode__isnull=True)
+        else:
+            modes = apps.get_model("planning", "TerminalMode")._default_manager
+            code = modes.filter(pk=f.mode).values_list("code", flat=True).first()
+            qs = qs.filter(mode__code=code) if code else qs.none()
     if f.status:
         qs = qs.filter(status=f.status)
     if f.q:

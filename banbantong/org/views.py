@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -22,6 +24,7 @@ from banbantong.org.filters import ClassFilter, filter_classes
 from banbantong.org.forms import SchoolForm
 from banbantong.org.grades import GRADE_CHOICES
 from banbantong.org.models import Region, School, TeachingClass
+from banbantong.planning.mode_catalogue import Catalogue
 from banbantong.planning.models import TerminalMode
 from banbantong.planning.rules import coverage_percent
 from banbantong.planning.suggestions import RuleBook
@@ -171,10 +174,21 @@ def class_list(request: AuthedRequest) -> HttpResponseBase:
             "regions": queries.region_choices(user, selected) if user.is_regional else [],
             "kinds": School.Kind.choices,
             "grades": GRADE_CHOICES,
-            "modes": TerminalMode.objects.filter(region__isnull=True),
+            "modes": _mode_choices(user, selected),
             "statuses": TeachingClass.Status.choices,
         },
     )
+
+
+def _mode_choices(user: Any, selected: Region | None) -> list[TerminalMode]:
+    """The mode filter's options: the catalogue in force at the chosen region (or the user's own
+    top region), with the region's own modes and names; the platform's for the whole country."""
+    region = selected or (queries.top_regions(user).first() if user.is_regional else None)
+    if region is None and getattr(user, "school", None) is not None:
+        region = user.school.region
+    if region is None:
+        return list(TerminalMode.objects.filter(region__isnull=True).order_by("id"))
+    return sorted(Catalogue.for_region(region).modes_at(region.path).values(), key=lambda m: m.pk)
 
 
 @login_required

@@ -348,3 +348,30 @@ def test_survey_import_reads_mode_names_from_the_regions_catalogue(world: World)
     assert county_a[mode_key("液晶电视+电脑（吉水）")] == renamed.pk
     assert county_a[mode_key("lcd_pc")] == renamed.pk
     assert county_b[mode_key("lcd_pc")] == TerminalMode.objects.get(region=None, code="lcd_pc").pk
+
+
+@pytest.mark.django_db
+def test_class_list_filters_by_the_regions_catalogue(world: World, client: Client) -> None:
+    panel = _add_panel(world)
+    override = edit_mode(world.county_a, "projector_pc", name="投影仪+电脑（吉水）", actor=world.alice)
+    TeachingClass.objects.filter(pk=world.class_a.pk).update(mode=panel)
+    built = TeachingClass.objects.get(school=world.school_a, grade=4)
+    TeachingClass.objects.filter(pk=built.pk).update(mode=override)
+    client.force_login(world.alice)
+    page = client.get(f"/org/classes/?region={world.county_a.pk}").content.decode()
+    # The menu offers the county's own mode and its name for the platform's projector mode.
+    assert f'<option value="{panel.pk}"' in page and "吉水一体机" in page
+    assert f'<option value="{override.pk}"' in page and "投影仪+电脑（吉水）" in page
+
+    def listed(mode: int) -> set[int]:
+        rows = client.get(f"/api/v1/classes?region={world.county_a.pk}&mode={mode}").json()["items"]
+        return {r["id"] for r in rows}
+
+    platform = TerminalMode.objects.get(region=None, code="projector_pc")
+    # The same mode whichever catalogue row names it: the county's override or the platform's.
+    assert listed(override.pk) == listed(platform.pk) == {built.pk}
+    assert listed(panel.pk) == {world.class_a.pk}
+    assert listed(999999) == set()
+    # County B's admin cannot see county A's classes through a mode of county A's.
+    client.force_login(world.bob)
+    assert client.get(f"/api/v1/classes?mode={panel.pk}").json()["items"] == []
