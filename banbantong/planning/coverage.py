@@ -22,6 +22,7 @@ from typing import Any
 from django.db import connection
 from django.db.models import QuerySet, Sum
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from banbantong.core.scope import scope_of, subtree_q
 from banbantong.org.models import ClassRollup, ClassStatusChange, Region, School
@@ -229,6 +230,7 @@ def _coverage(user: Any, region: Region, *, as_of: dt.date | None = None) -> Cov
     catalogue = Catalogue()  # a mode by the name the report's region gives it (it may rename)
     mode_names = {mid: catalogue.name(region.path, mid) for mid in catalogue.by_id}
     kind_labels = {k: str(label) for k, label in School.Kind.choices}  # one str() per kind, not per row
+    no_mode, rural_label, urban_label = gettext("未定模式"), gettext("农村"), gettext("城镇")  # once, not per row
     by_mode: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     by_kind: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     by_area: dict[str, list[int]] = defaultdict(lambda: [0, 0])
@@ -241,9 +243,9 @@ def _coverage(user: Any, region: Region, *, as_of: dt.date | None = None) -> Cov
         owner_counts.classes += total
         owner_counts.built += built
         for table, key in (
-            (by_mode, mode_names.get(mode_id, "未定模式") if mode_id else "未定模式"),
+            (by_mode, mode_names.get(mode_id, no_mode) if mode_id else no_mode),
             (by_kind, kind_labels.get(kind, kind)),
-            (by_area, "农村" if rural else "城镇"),
+            (by_area, rural_label if rural else urban_label),
         ):
             acc = table[key]
             acc[0] += total

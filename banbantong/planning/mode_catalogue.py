@@ -20,6 +20,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q, Sum
 from django.http import Http404
+from django.utils.translation import gettext, gettext_noop
 
 from banbantong.core import audit
 from banbantong.core.scope import path_ids, subtree_q
@@ -32,7 +33,8 @@ NAME_MAX = 60
 COMPONENTS_MAX = 200
 ALIASES_MAX = 200
 ALIAS_SEPARATORS = re.compile(r"[,，、;；]")
-PLATFORM = "平台默认"
+PLATFORM = gettext_noop("平台默认")
+HERE = gettext_noop("本区域")
 AUDIT_FIELDS = ["code", "name", "components", "unit_cost", "aliases"]
 
 
@@ -102,11 +104,16 @@ class Entry:
 
     @property
     def source_label(self) -> str:
+        """Where the row comes from, in the page's language (the API's is Chinese)."""
         if not self.own:
-            return f"继承自{self.source_name}"
+            return gettext("继承自%(place)s") % {"place": place_label(self.source_name)}
         if self.inherited is None:
-            return "本区域新增"
-        return f"本区域（覆盖{self.inherited_from}）"
+            return gettext("本区域新增")
+        return gettext("本区域（覆盖%(place)s）") % {"place": self.inherited_from_label}
+
+    @property
+    def inherited_from_label(self) -> str:
+        return place_label(self.inherited_from)
 
     @property
     def aliases(self) -> str:
@@ -122,6 +129,12 @@ class Entry:
         }
 
 
+def place_label(name: str) -> str:
+    """A source name as a page shows it: 平台默认 and 本区域 are words of the interface, a
+    region's name is data."""
+    return gettext(name) if name in (PLATFORM, HERE) else name
+
+
 def _region_names(ancestry: list[int]) -> dict[int | None, str]:
     names: dict[int | None, str] = dict(Region.objects.filter(pk__in=ancestry).values_list("id", "name"))
     names[None] = PLATFORM
@@ -134,7 +147,7 @@ def entries(region: Region) -> list[Entry]:
     cat = Catalogue.for_region(region)
     parent = cat.modes_at(_parent_path(region.path))
     names = _region_names(ancestry)
-    names[region.pk] = "本区域"
+    names[region.pk] = HERE
     used = classes_by_code(region, cat)
     out = []
     for code, m in sorted(cat.modes_at(region.path).items(), key=lambda kv: (kv[1].region_id is not None, kv[1].pk)):

@@ -10,6 +10,7 @@ from django.http import HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from banbantong.core.excel import workbook_response
 from banbantong.core.http import AuthedRequest
@@ -40,7 +41,7 @@ def modes_page(request: AuthedRequest) -> HttpResponseBase:
         except ValidationError as exc:
             _errors(request, exc)
         else:
-            messages.success(request, f"模式“{mode.name}”已加入本区域的模式目录。")
+            messages.success(request, _("模式“%(name)s”已加入本区域的模式目录。") % {"name": mode.name})
             return redirect(_modes_url(region.pk))
     entries = mode_catalogue.entries(region)
     if request.GET.get("export") == "xlsx":
@@ -68,8 +69,8 @@ def mode_edit(request: AuthedRequest, code: str) -> HttpResponse:
         try:
             if request.POST.get("action") == "delete":
                 now = mode_catalogue.delete_mode(region, code, actor=request.user)
-                messages.success(request, f"已恢复使用{entry.inherited_from}的“{now.name}”。" if now
-                                 else f"模式“{entry.mode.name}”已删除。")
+                messages.success(request, _("已恢复使用%(place)s的“%(name)s”。") % {"place": entry.inherited_from_label, "name": now.name}
+                                 if now else _("模式“%(name)s”已删除。") % {"name": entry.mode.name})
                 return redirect(_modes_url(region.pk))
             form.update({k: request.POST.get(k, "") for k in MODE_FIELDS if k != "code"})
             mode_catalogue.edit_mode(region, code, actor=request.user, name=form["name"],
@@ -78,7 +79,7 @@ def mode_edit(request: AuthedRequest, code: str) -> HttpResponse:
         except ValidationError as exc:
             _errors(request, exc)
         else:
-            messages.success(request, f"模式“{form['name']}”已保存（仅对本区域及下级生效）。")
+            messages.success(request, _("模式“%(name)s”已保存（仅对本区域及下级生效）。") % {"name": form["name"]})
             return redirect(_modes_url(region.pk))
     return render(request, "planning/mode_edit.html", _ctx(request, region, entry=entry, form=form))
 
@@ -94,7 +95,7 @@ def mode_rule(request: AuthedRequest) -> HttpResponse:
         try:
             if action == "inherit":
                 mode_rules.clear_mode_rule(region, actor=request.user)
-                messages.success(request, "已恢复沿用上级（或方案默认）规则。")
+                messages.success(request, _("已恢复沿用上级（或方案默认）规则。"))
             else:
                 rows = [
                     {"kind": k, "grade_min": a, "grade_max": b, "mode": m}
@@ -104,7 +105,7 @@ def mode_rule(request: AuthedRequest) -> HttpResponse:
                     )
                 ]
                 mode_rules.set_mode_rule(region, mode_rules.parse_lines(rows), actor=request.user)
-                messages.success(request, "默认模式规则已保存；尚未确定模式的教学班将按新规则显示建议模式。")
+                messages.success(request, _("默认模式规则已保存；尚未确定模式的教学班将按新规则显示建议模式。"))
         except ValidationError as exc:
             _errors(request, exc)
         else:
@@ -116,7 +117,7 @@ def mode_rule(request: AuthedRequest) -> HttpResponse:
              "mode": line.mode_code}
             for line in rule.lines
         ]
-    rows += [{"kind": "", "grade_min": "", "grade_max": "", "mode": ""} for _ in range(BLANK_ROWS)]
+    rows += [{"kind": "", "grade_min": "", "grade_max": "", "mode": ""} for _blank in range(BLANK_ROWS)]
     pending = suggestion_summary(filter_classes(request.user, ClassFilter(region=region.pk)))
     return render(request, "planning/mode_rule.html", _ctx(
         request, region, rule=rule, rows=rows, kinds=School.Kind.choices, modes=sorted(modes.items()),
@@ -128,13 +129,13 @@ def mode_rule(request: AuthedRequest) -> HttpResponse:
 def suggested_modes(request: AuthedRequest) -> HttpResponse:
     """Confirm the suggested mode of every class without one that the class-list filter selects."""
     if not (request.user.is_superuser or request.user.role == request.user.Role.BUREAU_ADMIN):
-        raise PermissionDenied("只有局管理员可以确认班班通模式。")
+        raise PermissionDenied(_("只有局管理员可以确认班班通模式。"))
     source = request.POST if request.method == "POST" else request.GET
     f = ClassFilter.from_query(source)
     qs = filter_classes(request.user, f)
     if request.method == "POST" and request.POST.get("confirm") == "1":
         confirmed = confirm_suggested_modes(qs, actor=request.user)
-        messages.success(request, f"已为 {confirmed} 个教学班确认建议模式。")
+        messages.success(request, _("已为 %(count)s 个教学班确认建议模式。") % {"count": confirmed})
         return redirect(f"{reverse('org:class_list')}?{source.get('query', '')}")
     return render(request, "planning/suggested_modes.html", {
         "summary": suggestion_summary(qs), "params": filter_params(f),

@@ -14,6 +14,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop
 
 from banbantong.core.models import AuditEntry
 from banbantong.core.scope import path_ids
@@ -22,7 +23,7 @@ from banbantong.planning import rules
 from banbantong.planning.mode_catalogue import Catalogue
 from banbantong.planning.models import ModeRule, TerminalMode
 
-SUGGESTED_MARK = "（建议）"
+SUGGESTED_MARK = gettext_noop("（建议）")
 CHUNK = 900  # below SQLite's bound-parameter limit
 
 
@@ -39,6 +40,7 @@ class RuleBook:
             self.lines[line.region_id].append(rules.RuleLine(line.kind, line.grade_min, line.grade_max, line.mode_code))
         self.catalogue = Catalogue()
         self._lines_at: dict[str, list[rules.RuleLine]] = {}
+        self.mark = gettext(SUGGESTED_MARK)  # in the page's language, once per list, not per class
 
     def lines_at(self, region_path: str) -> list[rules.RuleLine]:
         """The nearest region on the path that has lines decides (none anywhere: the seeds' rule)."""
@@ -60,7 +62,7 @@ class RuleBook:
         if klass.mode_id is not None:  # by the name the class's region gives it (it may rename)
             return self.catalogue.name(klass.school.region_path, klass.mode_id)
         mode = self.mode(klass.school.region_path, klass.school.kind, klass.grade)
-        return f"{mode.name}{SUGGESTED_MARK}" if mode else ""
+        return f"{mode.name}{self.mark}" if mode else ""
 
 
 def suggestion_summary(classes: QuerySet[TeachingClass]) -> dict[str, Any]:
@@ -68,9 +70,10 @@ def suggestion_summary(classes: QuerySet[TeachingClass]) -> dict[str, Any]:
     book = RuleBook()
     pending = classes.filter(mode__isnull=True).order_by().values_list("school__region_path", "school__kind", "grade")
     by_mode: Counter[str] = Counter()
+    missing = gettext("（规则中的模式不在目录中）")
     for path, kind, grade in pending.iterator(chunk_size=5000):
         mode = book.mode(path, kind, grade)
-        by_mode[mode.name if mode else "（规则中的模式不在目录中）"] += 1
+        by_mode[mode.name if mode else missing] += 1
     return {"pending": sum(by_mode.values()), "by_mode": dict(by_mode.most_common())}
 
 

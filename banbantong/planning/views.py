@@ -17,6 +17,7 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from banbantong.core.charts import bar_chart, column_chart, line_chart
@@ -36,13 +37,13 @@ HISTORY_YEARS = 5
 def _region(request: AuthedRequest) -> Region:
     user = request.user
     if not user.is_regional:
-        raise PermissionDenied("建设规划只对局管理员、审核员和审计员开放。")
+        raise PermissionDenied(_("建设规划只对局管理员、审核员和审计员开放。"))
     raw = request.GET.get("region") or request.POST.get("region") or ""
     if raw.isdigit():
         return get_for_user(Region.objects.all(), user, pk=int(raw))
     top = org_queries.top_regions(user).first()
     if top is None:
-        raise PermissionDenied("您的账号没有关联区域。")
+        raise PermissionDenied(_("您的账号没有关联区域。"))
     return top
 
 
@@ -81,9 +82,9 @@ def overview(request: AuthedRequest) -> HttpResponse:
     return render(request, "planning/overview.html", _ctx(
         request, region, figures=figures, progress=progress,
         coverage_chart=bar_chart([(p["region"].name, float(p["coverage"])) for p in progress], unit="%", max_value=100.0),
-        trend_chart=line_chart([str(y) for y in axis], [("实际覆盖率", history), ("目标", target_line)],
+        trend_chart=line_chart([str(y) for y in axis], [(_("实际覆盖率"), history), (_("目标"), target_line)],
                                unit="%", max_value=100.0, dashed=(False, True)),
-        cash_chart=column_chart([(str(r["year"]), float(r["payments"])) for r in budget["cash_flow"]], unit="元")
+        cash_chart=column_chart([(str(r["year"]), float(r["payments"])) for r in budget["cash_flow"]], unit=_("元"))
         if budget else "",
         budget=budget,
     ))
@@ -98,7 +99,7 @@ def coverage_page(request: AuthedRequest) -> HttpResponseBase:
         try:
             as_of = dt.date.fromisoformat(raw)
         except ValueError:
-            messages.error(request, f"日期“{raw}”格式不对，应为 YYYY-MM-DD。")
+            messages.error(request, _("日期“%(date)s”格式不对，应为 YYYY-MM-DD。") % {"date": raw})
     report = coverage.coverage(request.user, region, as_of=as_of)
     levels = report.levels()
     level_labels = dict(Region.Level.choices)
@@ -133,7 +134,7 @@ def targets_page(request: AuthedRequest) -> HttpResponse:
         except ValidationError as exc:
             _errors(request, exc)
         else:
-            messages.success(request, "年度目标已保存。")
+            messages.success(request, _("年度目标已保存。"))
             return redirect(f"{reverse('planning:targets')}?region={region.pk}")
     progress = services.target_progress(request.user, region)
     return render(request, "planning/targets.html", _ctx(
@@ -158,7 +159,7 @@ def scenarios(request: AuthedRequest) -> HttpResponse:
                 raise
             _errors(request, exc)
         else:
-            messages.success(request, f"方案“{scenario.name}”已保存。")
+            messages.success(request, _("方案“%(name)s”已保存。") % {"name": scenario.name})
             return redirect("planning:scenario_detail", scenario_id=scenario.pk)
     items = Scenario.objects.for_user(request.user).filter(region=region)
     return render(request, "planning/scenarios.html", _ctx(
@@ -198,7 +199,7 @@ def scenario_adopt(request: AuthedRequest, scenario_id: int) -> HttpResponse:
     except ValidationError as exc:
         _errors(request, exc)
     else:
-        messages.success(request, f"已采用方案，{changed} 个教学班设为“已规划”并写明建设年份。")
+        messages.success(request, _("已采用方案，%(count)s 个教学班设为“已规划”并写明建设年份。") % {"count": changed})
     return redirect("planning:scenario_detail", scenario_id=scenario.pk)
 
 
@@ -230,10 +231,10 @@ def budget_page(request: AuthedRequest) -> HttpResponse:
                     later_share_of_remainder=request.POST.get("later_share_of_remainder"),
                     later_years=request.POST.get("later_years", ""), actor=request.user,
                 )
-                done = "付款方式已保存。"
+                done = _("付款方式已保存。")
             else:
                 services.add_funding(region, actor=request.user, data=request.POST)
-                done = "经费来源已添加。"
+                done = _("经费来源已添加。")
         except ValidationError as exc:
             _errors(request, exc)
         else:
@@ -251,7 +252,7 @@ def budget_page(request: AuthedRequest) -> HttpResponse:
         request, region, report=report, funding=region.funding.all(), kinds=FundingSource.Kind.choices,
         unit_cost=unit_cost or "", install_year=install_year, this_year=timezone.localdate().year,
         terms=services.payment_terms(region),
-        cash_chart=column_chart([(str(r["year"]), float(r["payments"])) for r in report["cash_flow"]], unit="元")
+        cash_chart=column_chart([(str(r["year"]), float(r["payments"])) for r in report["cash_flow"]], unit=_("元"))
         if report else "",
     ))
 
@@ -260,7 +261,7 @@ def budget_page(request: AuthedRequest) -> HttpResponse:
 def bulk_status(request: AuthedRequest) -> HttpResponse:
     """Change the status of every class the class-list filter selects (bureau admins)."""
     if not (request.user.is_superuser or request.user.role == request.user.Role.BUREAU_ADMIN):
-        raise PermissionDenied("只有局管理员可以批量修改建设状态。")
+        raise PermissionDenied(_("只有局管理员可以批量修改建设状态。"))
     source = request.POST if request.method == "POST" else request.GET
     f = ClassFilter.from_query(source)
     qs = filter_classes(request.user, f)
@@ -273,7 +274,7 @@ def bulk_status(request: AuthedRequest) -> HttpResponse:
             try:
                 on = dt.date.fromisoformat(raw_on) if raw_on else None
             except ValueError:
-                raise ValidationError(f"日期“{raw_on}”格式不对，应为 YYYY-MM-DD。") from None
+                raise ValidationError(_("日期“%(date)s”格式不对，应为 YYYY-MM-DD。") % {"date": raw_on}) from None
             changed = services.bulk_set_status(
                 qs, status, actor=request.user, reason=request.POST.get("reason", ""), on=on,
                 planned_year=int(raw_year) if raw_year.isdigit() else None,
@@ -281,7 +282,8 @@ def bulk_status(request: AuthedRequest) -> HttpResponse:
         except ValidationError as exc:
             _errors(request, exc)
         else:
-            messages.success(request, f"已将 {changed} 个教学班设为“{TeachingClass.Status(status).label}”。")
+            messages.success(request, _("已将 %(count)s 个教学班设为“%(status)s”。") % {
+                "count": changed, "status": TeachingClass.Status(status).label})
             return redirect(f"{reverse('org:class_list')}?{source.get('query', '')}")
     return render(request, "planning/bulk_status.html", {
         "count": count, "params": filter_params(f), "statuses": TeachingClass.Status.choices,

@@ -14,6 +14,7 @@ from django.http import HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_safe
 
 from banbantong.core.excel import workbook_response
@@ -48,17 +49,17 @@ def volume_queryset(user: Any, params: Any) -> QuerySet[Volume]:
 @require_safe
 def catalogue_list(request: AuthedRequest) -> HttpResponseBase:
     columns = [
-        Col("学段", lambda v: v.edition.stage),
-        Col("学科", lambda v: v.edition.subject),
-        Col("教材版本", lambda v: v.edition.name, link=lambda v: reverse("resources:volume", args=[v.pk])),
-        Col("册", lambda v: v.label, link=lambda v: reverse("resources:volume", args=[v.pk])),
-        Col("单元数", lambda v: v.unit_count, numeric=True),
-        Col("课时数", lambda v: v.lesson_count, numeric=True),
-        Col("导入区域", lambda v: v.edition.region.name),
+        Col(_("学段"), lambda v: v.edition.stage),
+        Col(_("学科"), lambda v: v.edition.subject),
+        Col(_("教材版本"), lambda v: v.edition.name, link=lambda v: reverse("resources:volume", args=[v.pk])),
+        Col(_("册"), lambda v: v.label, link=lambda v: reverse("resources:volume", args=[v.pk])),
+        Col(_("单元数"), lambda v: v.unit_count, numeric=True),
+        Col(_("课时数"), lambda v: v.lesson_count, numeric=True),
+        Col(_("导入区域"), lambda v: v.edition.region.name),
     ]
     return render_list(
         request, template="resources/catalogue_list.html", queryset=volume_queryset(request.user, request.GET),
-        columns=columns, title="教材目录", export_name="教材目录",
+        columns=columns, title=_("教材目录"), export_name="教材目录",
         context={"g": request.GET, "may_load": may_load(request.user), "may_upload": services.may_upload(request.user)},
     )
 
@@ -105,17 +106,17 @@ def catalogue_template(request: AuthedRequest) -> HttpResponseBase:
 @require_http_methods(["GET", "POST"])
 def catalogue_import(request: AuthedRequest) -> HttpResponse:
     if not may_load(request.user):
-        raise PermissionDenied("只有局管理员可以导入教材目录。")
+        raise PermissionDenied(_("只有局管理员可以导入教材目录。"))
     regions = Region.objects.for_user(request.user).order_by("path")
     context: dict[str, Any] = {"regions": regions, "chosen": request.POST.get("region", "")}
     if request.method == "POST":
         upload = request.FILES.get("file")
         try:
             if not request.POST.get("region", "").isdigit():
-                raise ValidationError("请选择教材目录所属的区域。")
+                raise ValidationError(_("请选择教材目录所属的区域。"))
             region = get_for_user(Region.objects.all(), request.user, pk=int(request.POST["region"]))
             if upload is None or not upload.size:
-                raise ValidationError("请选择要导入的教材目录文件（不能是空文件）。")
+                raise ValidationError(_("请选择要导入的教材目录文件（不能是空文件）。"))
             suffix = spreadsheet_suffix(upload)
             with tempfile.TemporaryDirectory() as tmp:
                 path = Path(tmp) / f"catalogue{suffix}"
@@ -129,7 +130,9 @@ def catalogue_import(request: AuthedRequest) -> HttpResponse:
         if not result.ok:
             context.update(result=result, errors=result.errors[:500])
             return render(request, "resources/catalogue_import.html", context, status=400)
-        messages.success(request, f"已导入 {result.editions} 个版本、{result.volumes} 册、{result.units} 个单元、"
-                                  f"{result.lessons} 个课时（其中新增 {result.created_lessons} 个）。")
+        messages.success(request, _("已导入 %(editions)s 个版本、%(volumes)s 册、%(units)s 个单元、"
+                                    "%(lessons)s 个课时（其中新增 %(created)s 个）。") % {
+            "editions": result.editions, "volumes": result.volumes, "units": result.units,
+            "lessons": result.lessons, "created": result.created_lessons})
         return redirect("resources:catalogue")
     return render(request, "resources/catalogue_import.html", context)

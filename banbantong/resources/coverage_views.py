@@ -8,6 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
+from django.utils.translation import gettext, gettext_noop
 from django.views.decorators.http import require_safe
 
 from banbantong.core.excel import workbook_response
@@ -20,7 +21,7 @@ from banbantong.resources.catalogue_views import volume_queryset
 from banbantong.resources.models import Volume
 
 SCHOOL_CHOICES = 1000  # a picker, not a list: a province admin narrows by region first
-SHOWS = {"gaps": "有缺项的课时", "none": "无人覆盖的课时", "all": "全部课时"}
+SHOWS = {"gaps": gettext_noop("有缺项的课时"), "none": gettext_noop("无人覆盖的课时"), "all": gettext_noop("全部课时")}
 
 
 def chosen_volume(user: Any, params: Any) -> tuple[Volume | None, list[Volume]]:
@@ -33,6 +34,11 @@ def chosen_volume(user: Any, params: Any) -> tuple[Volume | None, list[Volume]]:
             volumes.insert(0, volume)
         return volume, volumes
     return (volumes[0] if volumes else None), volumes
+
+
+def _shown_needs() -> dict[str, str]:
+    """Each need's label in the page's language, looked up once per page (exports keep lr's Chinese)."""
+    return {n.label: gettext(n.label) for n in lr.NEEDS}
 
 
 def _book(volume: Volume) -> str:
@@ -58,14 +64,15 @@ def school_coverage(request: AuthedRequest) -> HttpResponseBase:
                   "、".join(n.label for n in lr.NEEDS if not r.has("school", n.key) and not r.has("network", n.key))]
                  for r in rows]
         return workbook_response(f"按课时配齐-{school.name}-{_book(volume)}.xlsx", [(volume.label, headers, sheet)])
+    shown = _shown_needs()
     table = [{"row": r, "cells": [(r.counts["school"][n.key], r.counts["network"][n.key]) for n in lr.NEEDS],
-              "missing": r.missing("school"),
-              "nowhere": [n.label for n in lr.NEEDS if not r.has("school", n.key) and not r.has("network", n.key)]}
+              "missing": [shown[m] for m in r.missing("school")],
+              "nowhere": [shown[n.label] for n in lr.NEEDS if not r.has("school", n.key) and not r.has("network", n.key)]}
              for r in rows]
     schools = School.objects.for_user(user).order_by("region_path", "name")[:SCHOOL_CHOICES] if user.is_regional else []
     return render(request, "resources/coverage_school.html", {
         "volume": volume, "volumes": volumes, "school": school, "schools": schools, "table": table,
-        "needs": lr.NEEDS, "g": request.GET, "may_upload": services.may_upload(user),
+        "needs": list(shown.values()), "g": request.GET, "may_upload": services.may_upload(user),
         "school_summary": coverage.summary(rows, "school") if rows else None,
         "network_summary": coverage.summary(rows, "network") if rows else None,
         "book": _book(volume) if volume else "",
@@ -77,7 +84,7 @@ def school_coverage(request: AuthedRequest) -> HttpResponseBase:
 def region_gaps(request: AuthedRequest) -> HttpResponseBase:
     user = request.user
     if not user.is_regional:
-        raise PermissionDenied("区域缺口只对区域用户开放；学校请看本校的按课时配齐。")
+        raise PermissionDenied(gettext("区域缺口只对区域用户开放；学校请看本校的按课时配齐。"))
     raw = request.GET.get("region", "")
     regions = Region.objects.for_user(user).order_by("path")
     if raw.isdigit():
@@ -94,11 +101,14 @@ def region_gaps(request: AuthedRequest) -> HttpResponseBase:
         table = [[str(r.lesson.unit), r.lesson.name, *(r.counts["region"][n.key] for n in lr.NEEDS), r.schools,
                   "、".join(r.missing("region")) or "已配齐"] for r in shown]
         return workbook_response(f"课时缺口-{region.name}-{_book(volume)}.xlsx", [(volume.label, headers, table)])
+    labels = _shown_needs()
     return render(request, "resources/coverage_region.html", {
         "volume": volume, "volumes": volumes, "region": region, "regions": regions[:SCHOOL_CHOICES],
-        "table": [{"row": r, "cells": [r.counts["region"][n.key] for n in lr.NEEDS], "missing": r.missing("region")}
+        "table": [{"row": r, "cells": [r.counts["region"][n.key] for n in lr.NEEDS],
+                   "missing": [labels[m] for m in r.missing("region")]}
                   for r in shown],
-        "needs": lr.NEEDS, "g": request.GET, "show": show, "shows": SHOWS.items(),
+        "needs": list(labels.values()), "g": request.GET, "show": show,
+        "shows": [(k, gettext(v)) for k, v in SHOWS.items()],
         "summary": coverage.summary(rows, "region") if rows else None, "book": _book(volume) if volume else "",
         "may_upload": services.may_upload(user),
     })

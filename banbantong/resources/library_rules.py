@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from django.utils.translation import gettext_noop
+
 # --- Curriculum catalogue ------------------------------------------------------------------------
 
 STAGES = ("小学", "初中", "高中")
@@ -145,9 +147,9 @@ class Need:
 
 # What a lesson needs to count as covered: courseware, a lesson plan and some test.
 NEEDS = (
-    Need("courseware", "课件", ("courseware",)),
-    Need("lesson_plan", "教案", ("lesson_plan",)),
-    Need("test", "测试", TEST_KINDS),
+    Need("courseware", gettext_noop("课件"), ("courseware",)),
+    Need("lesson_plan", gettext_noop("教案"), ("lesson_plan",)),
+    Need("test", gettext_noop("测试"), TEST_KINDS),
 )
 
 

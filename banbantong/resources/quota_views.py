@@ -13,6 +13,8 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop, pgettext
 from django.views.decorators.http import require_POST, require_safe
 
 from banbantong.core.http import AuthedRequest
@@ -23,7 +25,7 @@ from banbantong.resources import library_rules as lr
 from banbantong.resources import points, quotas, services
 from banbantong.resources.models import Resource
 
-BOARDS = {"teachers": "教师积分榜", "schools": "学校积分榜"}
+BOARDS = {"teachers": gettext_noop("教师积分榜"), "schools": gettext_noop("学校积分榜")}
 
 
 def chosen_year(params: Any) -> int:
@@ -48,13 +50,13 @@ def quota_list(request: AuthedRequest) -> HttpResponseBase:
         return done.get((q.school_id, q.year, q.kind, q.subject), 0)
 
     columns = [
-        Col("年度", lambda q: q.year),
-        Col("学校", lambda q: q.school.name),
-        Col("学科", lambda q: q.subject),
-        Col("资源类型", lambda q: Resource.Kind(q.kind).label if q.kind in Resource.Kind.values else q.kind),
-        Col("任务数", lambda q: q.target, numeric=True),
-        Col("已通过审核", count, numeric=True),
-        Col("完成率(%)", lambda q: lr.completion_percent(count(q), q.target), numeric=True),
+        Col(_("年度"), lambda q: q.year),
+        Col(pgettext("field", "学校"), lambda q: q.school.name),
+        Col(_("学科"), lambda q: q.subject),
+        Col(_("资源类型"), lambda q: Resource.Kind(q.kind).label if q.kind in Resource.Kind.values else q.kind),
+        Col(_("任务数"), lambda q: q.target, numeric=True),
+        Col(_("已通过审核"), count, numeric=True),
+        Col(_("完成率(%)"), lambda q: lr.completion_percent(count(q), q.target), numeric=True),
     ]
     targets = list(qs.values_list("school_id", "year", "kind", "subject", "target"))
     summary = {
@@ -66,7 +68,7 @@ def quota_list(request: AuthedRequest) -> HttpResponseBase:
     may_assign = quotas.may_assign(request.user)
     return render_list(
         request, template="resources/quota_list.html", queryset=qs, columns=columns,
-        title=f"{year} 年资源建设任务", export_name=f"资源建设任务-{year}",
+        title=_("%(year)s 年资源建设任务") % {"year": year}, export_name=f"资源建设任务-{year}",
         context={**_base_context(request, year), "may_assign": may_assign, "summary": summary,
                  "summary_percent": lr.completion_percent(summary["done"], summary["target"]),
                  "regions": Region.objects.for_user(request.user).order_by("path") if may_assign else []},
@@ -77,22 +79,23 @@ def quota_list(request: AuthedRequest) -> HttpResponseBase:
 @require_POST
 def quota_assign(request: AuthedRequest) -> HttpResponse:
     if not quotas.may_assign(request.user):
-        raise PermissionDenied("只有局管理员可以下达资源建设任务。")
+        raise PermissionDenied(_("只有局管理员可以下达资源建设任务。"))
     post = request.POST
     try:
         if not post.get("region", "").isdigit():
-            raise ValidationError("请选择下达任务的区域。")
+            raise ValidationError(_("请选择下达任务的区域。"))
         region = get_for_user(Region.objects.all(), request.user, pk=int(post["region"]))
         year, target = post.get("year", ""), post.get("target", "")
         if not year.isdigit() or not target.isdigit():
-            raise ValidationError("年度和任务数都应填整数。")
+            raise ValidationError(_("年度和任务数都应填整数。"))
         count = quotas.assign_quotas(quotas.QuotaInput(region=region, year=int(year), kind=post.get("kind", ""),
                                                        subject=post.get("subject", ""), target=int(target)),
                                      actor=request.user)
     except ValidationError as exc:
         messages.error(request, "；".join(exc.messages))
         return redirect(f"{_quota_url()}?year={post.get('year', '')}" if post.get("year", "").isdigit() else _quota_url())
-    messages.success(request, f"已向{region.name}的 {count} 所学校下达 {year} 年任务。")
+    messages.success(request, _("已向%(region)s的 %(count)s 所学校下达 %(year)s 年任务。") % {
+        "region": region.name, "count": count, "year": year})
     return redirect(f"{_quota_url()}?year={year}")
 
 
@@ -111,25 +114,25 @@ def leaderboard(request: AuthedRequest) -> HttpResponseBase:
     if board == "teachers":
         qs = points.teacher_board(request.user, year=year)
         columns = [
-            Col("教师", lambda r: r["user__display_name"] or r["user__username"]),
-            Col("学校", lambda r: r["school__name"]),
-            Col("积分", lambda r: r["total"], numeric=True),
-            Col("通过审核的资源", lambda r: r["approved"], numeric=True),
-            Col("被他校下载次数", lambda r: r["downloads"], numeric=True),
+            Col(pgettext("field", "教师"), lambda r: r["user__display_name"] or r["user__username"]),
+            Col(pgettext("field", "学校"), lambda r: r["school__name"]),
+            Col(_("积分"), lambda r: r["total"], numeric=True),
+            Col(_("通过审核的资源"), lambda r: r["approved"], numeric=True),
+            Col(_("被他校下载次数"), lambda r: r["downloads"], numeric=True),
         ]
     else:
         qs = points.school_board(request.user, year=year)
         columns = [
-            Col("学校", lambda r: r["school__name"]),
-            Col("积分", lambda r: r["total"], numeric=True),
-            Col("得分教师数", lambda r: r["teachers"], numeric=True),
-            Col("通过审核的资源", lambda r: r["approved"], numeric=True),
-            Col("被他校下载次数", lambda r: r["downloads"], numeric=True),
+            Col(pgettext("field", "学校"), lambda r: r["school__name"]),
+            Col(_("积分"), lambda r: r["total"], numeric=True),
+            Col(_("得分教师数"), lambda r: r["teachers"], numeric=True),
+            Col(_("通过审核的资源"), lambda r: r["approved"], numeric=True),
+            Col(_("被他校下载次数"), lambda r: r["downloads"], numeric=True),
         ]
     return render_list(
         request, template="resources/leaderboard.html", queryset=qs, columns=columns,
-        title=f"{year} 年{BOARDS[board]}", export_name=f"{BOARDS[board]}-{year}",
-        context={**_base_context(request, year), "board": board, "boards": BOARDS.items(),
+        title=_("%(year)s 年%(board)s") % {"year": year, "board": _(BOARDS[board])}, export_name=f"{BOARDS[board]}-{year}",
+        context={**_base_context(request, year), "board": board, "boards": [(k, _(v)) for k, v in BOARDS.items()],
                  "rules": sorted(((Resource.Kind(k).label, v) for k, v in lr.APPROVAL_POINTS.items()),
                                  key=lambda kv: -kv[1]),
                  "download_points": lr.DOWNLOAD_POINTS},

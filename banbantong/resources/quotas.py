@@ -15,6 +15,7 @@ from django.db.models.functions import ExtractYear
 from django.utils import timezone
 
 from banbantong.core import audit
+from banbantong.core.i18n import chinese
 from banbantong.core.scope import subtree_q
 from banbantong.org.models import Region, School
 from banbantong.resources import library_rules as lr
@@ -61,7 +62,7 @@ def assign_quotas(data: QuotaInput, *, actor: Any) -> int:
         Quota.objects.bulk_update(changed, ["target", "assigned_by"])
         # One entry for the whole assignment: a county's 150 schools get the same task at once.
         audit.record(audit.Action.CREATE, data.region, actor=actor, object_type="resources.Quota",
-                     object_repr=f"{data.year} 年资源建设任务 {subject} {Resource.Kind(data.kind).label} {data.target}",
+                     object_repr=f"{data.year} 年资源建设任务 {subject} {chinese(Resource.Kind(data.kind).label)} {data.target}",
                      after={"year": data.year, "kind": data.kind, "subject": subject, "target": data.target,
                             "schools": len(schools), "new": len(created), "changed": len(changed)})
     return len(schools)

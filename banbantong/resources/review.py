@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from banbantong.core import audit, notifications
+from banbantong.core.i18n import chinese
 from banbantong.resources import library_rules as lr
 from banbantong.resources import points
 from banbantong.resources.models import Resource, ResourceQuerySet
@@ -65,7 +66,7 @@ def _decide(resource: Resource, *, actor: Any, approve: bool, reason: str) -> Re
         if locked is None:
             raise Http404("对象不存在或不在您的管辖范围内")
         problem = lr.review_problem(approve=approve, reason=reason, status=locked.status,
-                                    status_label=locked.get_status_display(), reviewer_id=actor.pk,
+                                    status_label=chinese(Resource.Status(locked.status).label), reviewer_id=actor.pk,
                                     author_id=locked.author_id)
         if problem:
             raise ValidationError(problem)
@@ -105,7 +106,7 @@ def resubmit_resource(resource: Resource, *, actor: Any) -> Resource:
         if locked.author_id != getattr(actor, "pk", None):
             raise PermissionDenied("只有上传人可以重新提交。")
         if locked.status != Resource.Status.REJECTED:
-            raise ValidationError(f"该资源当前状态为“{locked.get_status_display()}”，只有被退回的资源可以重新提交。")
+            raise ValidationError(f"该资源当前状态为“{chinese(Resource.Status(locked.status).label)}”，只有被退回的资源可以重新提交。")
         before = audit.snapshot(locked, REVIEW_FIELDS)
         locked.status = Resource.Status.SUBMITTED
         locked.save(update_fields=["status", "updated_at"])

@@ -17,6 +17,8 @@ from django.shortcuts import redirect, render
 from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_safe
 
@@ -54,22 +56,22 @@ def resource_queryset(user: Any, params: Any) -> Any:
 @login_required
 def resource_list(request: AuthedRequest) -> HttpResponseBase:
     columns = [
-        Col("标题", lambda r: r.title, link=lambda r: reverse("resources:detail", args=[r.pk])),
-        Col("类型", lambda r: r.get_kind_display()),
-        Col("学段", lambda r: r.stage),
-        Col("学科", lambda r: r.subject),
-        Col("年级", lambda r: r.grade),
-        Col("教材版本", lambda r: r.edition),
-        Col("学校", lambda r: r.school.name),
-        Col("上传人", lambda r: str(r.author)),
-        Col("资源库", lambda r: r.get_library_display()),
-        Col("审核状态", lambda r: r.get_status_display() if r.library == Resource.Library.NETWORK else ""),
-        Col("大小", lambda r: filesizeformat(r.blob.size)),
-        Col("上传时间", lambda r: timezone.localtime(r.created_at).strftime("%Y-%m-%d %H:%M")),
+        Col(_("标题"), lambda r: r.title, link=lambda r: reverse("resources:detail", args=[r.pk])),
+        Col(_("类型"), lambda r: r.get_kind_display()),
+        Col(_("学段"), lambda r: r.stage),
+        Col(_("学科"), lambda r: r.subject),
+        Col(_("年级"), lambda r: r.grade),
+        Col(_("教材版本"), lambda r: r.edition),
+        Col(pgettext("field", "学校"), lambda r: r.school.name),
+        Col(_("上传人"), lambda r: str(r.author)),
+        Col(_("资源库"), lambda r: r.get_library_display()),
+        Col(_("审核状态"), lambda r: r.get_status_display() if r.library == Resource.Library.NETWORK else ""),
+        Col(_("大小"), lambda r: filesizeformat(r.blob.size)),
+        Col(_("上传时间"), lambda r: timezone.localtime(r.created_at).strftime("%Y-%m-%d %H:%M")),
     ]
     return render_list(
         request, template="resources/resource_list.html", queryset=resource_queryset(request.user, request.GET),
-        columns=columns, title="资源库", export_name="资源库",
+        columns=columns, title=_("资源库"), export_name="资源库",
         context={"kinds": Resource.Kind.choices, "statuses": Resource.Status.choices, "g": request.GET,
                  "may_upload": services.may_upload(request.user)},
     )
@@ -109,7 +111,7 @@ def upload(request: AuthedRequest) -> HttpResponse:
 @csrf_protect
 def _upload(request: AuthedRequest) -> HttpResponse:
     if not services.may_upload(request.user):
-        raise PermissionDenied("您的账号不能上传资源。")
+        raise PermissionDenied(_("您的账号不能上传资源。"))
     limit = storage.max_bytes()
     if request.method == "POST" and int(request.META.get("CONTENT_LENGTH") or 0) > limit + 1024 * 1024:
         form = ResourceUploadForm(user=request.user)
@@ -133,7 +135,7 @@ def _upload(request: AuthedRequest) -> HttpResponse:
         except PermissionDenied as exc:
             form.add_error(None, str(exc))
         else:
-            messages.success(request, f"已上传“{resource.title}”。")
+            messages.success(request, _("已上传“%(title)s”。") % {"title": resource.title})
             return redirect("resources:detail", resource_id=resource.pk)
     if form.is_bound and form.is_valid():
         lesson = form.cleaned_data.get("catalogue_lesson") or lesson
@@ -191,7 +193,7 @@ def preview_page(request: AuthedRequest, resource_id: int, number: int) -> HttpR
     resource = get_for_user(Resource.objects.select_related("blob"), request.user, pk=resource_id)
     preview = previews.preview_of(resource.blob)
     if preview.kind != "pages" or not 1 <= number <= preview.pages:
-        raise Http404("没有这一页预览。")
+        raise Http404(_("没有这一页预览。"))
     response = FileResponse(default_storage.open(previews.page_key(resource.blob, number), "rb"),
                             content_type="image/png")
     response["Cache-Control"] = "private, max-age=86400"  # a blob's preview never changes

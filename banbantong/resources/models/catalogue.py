@@ -11,7 +11,9 @@ from typing import Any
 
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import pgettext_lazy
 
+from banbantong.core.i18n import gettext_lazy_str as _
 from banbantong.core.scope import scope_of, subtree_q
 from banbantong.org.grades import GRADE_LABELS
 from banbantong.resources.models.library import paths_above
@@ -33,19 +35,19 @@ class EditionQuerySet(models.QuerySet["Edition"]):
 class Edition(models.Model):
     """One textbook series of one subject and stage, e.g. 人教版 小学 数学."""
 
-    region = models.ForeignKey("org.Region", verbose_name="所属区域", on_delete=models.PROTECT,
+    region = models.ForeignKey("org.Region", verbose_name=_("所属区域"), on_delete=models.PROTECT,
                                related_name="editions")
     region_path = models.CharField(max_length=255, db_index=True, editable=False, default="")
-    stage = models.CharField("学段", max_length=10)
-    subject = models.CharField("学科", max_length=20)
-    name = models.CharField("教材版本", max_length=40)
-    created_at = models.DateTimeField("创建时间", auto_now_add=True)
+    stage = models.CharField(_("学段"), max_length=10)
+    subject = models.CharField(_("学科"), max_length=20)
+    name = models.CharField(_("教材版本"), max_length=40)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
 
     objects = EditionQuerySet.as_manager()
 
     class Meta:
-        verbose_name = "教材版本"
-        verbose_name_plural = "教材版本"
+        verbose_name = _("教材版本")
+        verbose_name_plural = _("教材版本")
         ordering = ["stage", "subject", "name", "id"]
         constraints = [
             models.UniqueConstraint(fields=["region", "stage", "subject", "name"], name="edition_once_per_region"),
@@ -70,16 +72,16 @@ class VolumeQuerySet(models.QuerySet["Volume"]):
 class Volume(models.Model):
     """One book of an edition: a grade and a term, e.g. 三年级 上册."""
 
-    edition = models.ForeignKey(Edition, verbose_name="教材版本", on_delete=models.CASCADE, related_name="volumes")
-    grade = models.PositiveSmallIntegerField("年级")
-    term = models.CharField("册次", max_length=20)
-    order = models.PositiveIntegerField("顺序", default=0)
+    edition = models.ForeignKey(Edition, verbose_name=_("教材版本"), on_delete=models.CASCADE, related_name="volumes")
+    grade = models.PositiveSmallIntegerField(_("年级"))
+    term = models.CharField(_("册次"), max_length=20)
+    order = models.PositiveIntegerField(_("顺序"), default=0)
 
     objects = VolumeQuerySet.as_manager()
 
     class Meta:
-        verbose_name = "册"
-        verbose_name_plural = "册"
+        verbose_name = _("册")
+        verbose_name_plural = _("册")
         ordering = ["edition_id", "grade", "order", "id"]
         constraints = [models.UniqueConstraint(fields=["edition", "grade", "term"], name="volume_once_per_edition")]
 
@@ -96,13 +98,13 @@ class Volume(models.Model):
 
 
 class Unit(models.Model):
-    volume = models.ForeignKey(Volume, verbose_name="册", on_delete=models.CASCADE, related_name="units")
-    number = models.PositiveSmallIntegerField("单元序号")
-    name = models.CharField("单元名称", max_length=60)
+    volume = models.ForeignKey(Volume, verbose_name=_("册"), on_delete=models.CASCADE, related_name="units")
+    number = models.PositiveSmallIntegerField(_("单元序号"))
+    name = models.CharField(_("单元名称"), max_length=60)
 
     class Meta:
-        verbose_name = "单元"
-        verbose_name_plural = "单元"
+        verbose_name = _("单元")
+        verbose_name_plural = _("单元")
         ordering = ["volume_id", "number"]
         constraints = [models.UniqueConstraint(fields=["volume", "number"], name="unit_number_once")]
 
@@ -118,15 +120,15 @@ class LessonQuerySet(models.QuerySet["Lesson"]):
 class Lesson(models.Model):
     """A lesson (课时) or section of a unit: what resources attach to."""
 
-    unit = models.ForeignKey(Unit, verbose_name="单元", on_delete=models.CASCADE, related_name="lessons")
-    number = models.PositiveSmallIntegerField("课时序号")
-    name = models.CharField("课时名称", max_length=60)
+    unit = models.ForeignKey(Unit, verbose_name=_("单元"), on_delete=models.CASCADE, related_name="lessons")
+    number = models.PositiveSmallIntegerField(_("课时序号"))
+    name = models.CharField(_("课时名称"), max_length=60)
 
     objects = LessonQuerySet.as_manager()
 
     class Meta:
-        verbose_name = "课时"
-        verbose_name_plural = "课时"
+        verbose_name = pgettext_lazy("field", "课时")
+        verbose_name_plural = _("课时")
         ordering = ["unit_id", "number"]
         constraints = [models.UniqueConstraint(fields=["unit", "number"], name="lesson_number_once")]
 

@@ -14,7 +14,9 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import pgettext_lazy
 
+from banbantong.core.i18n import gettext_lazy_str as _
 from banbantong.core.scope import Scope, scope_of, subtree_q
 
 
@@ -22,14 +24,14 @@ class Blob(models.Model):
     """File bytes, once. Written only by `storage.store_blob`, after every check has passed."""
 
     sha256 = models.CharField("SHA-256", max_length=64, primary_key=True)
-    size = models.PositiveBigIntegerField("大小(字节)")
-    content_type = models.CharField("内容类型", max_length=100)
-    storage_key = models.CharField("存储键", max_length=200, unique=True)
-    created_at = models.DateTimeField("存入时间", auto_now_add=True)
+    size = models.PositiveBigIntegerField(_("大小(字节)"))
+    content_type = models.CharField(_("内容类型"), max_length=100)
+    storage_key = models.CharField(_("存储键"), max_length=200, unique=True)
+    created_at = models.DateTimeField(_("存入时间"), auto_now_add=True)
 
     class Meta:
-        verbose_name = "文件"
-        verbose_name_plural = "文件"
+        verbose_name = _("文件")
+        verbose_name_plural = _("文件")
 
     def __str__(self) -> str:
         return f"{self.sha256[:12]}… ({self.size} 字节)"
@@ -80,71 +82,71 @@ class ResourceQuerySet(models.QuerySet["Resource"]):
 
 class Resource(models.Model):
     class Kind(models.TextChoices):
-        COURSEWARE = "courseware", "课件"
-        LESSON_PLAN = "lesson_plan", "教案"
-        UNIT_TEST = "unit_test", "单元测试"
-        MIDTERM = "midterm", "期中试卷"
-        FINAL = "final", "期末试卷"
-        VIDEO = "video", "视频"
-        QUESTION_BANK = "question_bank", "题库"
-        MORAL = "moral", "德育资源"
-        OTHER = "other", "其他"
+        COURSEWARE = "courseware", _("课件")
+        LESSON_PLAN = "lesson_plan", _("教案")
+        UNIT_TEST = "unit_test", _("单元测试")
+        MIDTERM = "midterm", _("期中试卷")
+        FINAL = "final", _("期末试卷")
+        VIDEO = "video", _("视频")
+        QUESTION_BANK = "question_bank", _("题库")
+        MORAL = "moral", _("德育资源")
+        OTHER = "other", _("其他")
 
     class Library(models.TextChoices):
-        SCHOOL = "school", "校本资源库"
-        NETWORK = "network", "区域资源网"
+        SCHOOL = "school", _("校本资源库")
+        NETWORK = "network", _("区域资源网")
 
     class Status(models.TextChoices):
-        DRAFT = "draft", "草稿"
-        SUBMITTED = "submitted", "待审核"
-        APPROVED = "approved", "已通过"
-        REJECTED = "rejected", "已退回"
+        DRAFT = "draft", _("草稿")
+        SUBMITTED = "submitted", _("待审核")
+        APPROVED = "approved", _("已通过")
+        REJECTED = "rejected", _("已退回")
 
-    title = models.CharField("标题", max_length=200)
-    kind = models.CharField("类型", max_length=20, choices=Kind.choices)
+    title = models.CharField(_("标题"), max_length=200)
+    kind = models.CharField(_("类型"), max_length=20, choices=Kind.choices)
     # The lesson of the region's catalogue it belongs to; the plain-text fields below are copied
     # from it (and stay free text for resources that no catalogue lists) for display and search.
     catalogue_lesson = models.ForeignKey(
-        "resources.Lesson", verbose_name="目录课时", null=True, blank=True, on_delete=models.PROTECT,
+        "resources.Lesson", verbose_name=_("目录课时"), null=True, blank=True, on_delete=models.PROTECT,
         related_name="resources",
     )
-    stage = models.CharField("学段", max_length=20, blank=True)
-    subject = models.CharField("学科", max_length=20, blank=True, db_index=True)
-    grade = models.CharField("年级", max_length=20, blank=True)
-    edition = models.CharField("教材版本", max_length=40, blank=True)
-    volume = models.CharField("册次", max_length=20, blank=True)
-    unit = models.CharField("单元", max_length=60, blank=True)
-    lesson = models.CharField("课时", max_length=60, blank=True)
-    description = models.TextField("简介", blank=True)
-    tags = models.CharField("标签", max_length=200, blank=True, help_text="用逗号分隔")
+    stage = models.CharField(_("学段"), max_length=20, blank=True)
+    subject = models.CharField(_("学科"), max_length=20, blank=True, db_index=True)
+    grade = models.CharField(_("年级"), max_length=20, blank=True)
+    edition = models.CharField(_("教材版本"), max_length=40, blank=True)
+    volume = models.CharField(_("册次"), max_length=20, blank=True)
+    unit = models.CharField(_("单元"), max_length=60, blank=True)
+    lesson = models.CharField(pgettext_lazy("field", "课时"), max_length=60, blank=True)
+    description = models.TextField(_("简介"), blank=True)
+    tags = models.CharField(_("标签"), max_length=200, blank=True, help_text=_("用逗号分隔"))
     author = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name="上传人", on_delete=models.PROTECT, related_name="resources"
+        settings.AUTH_USER_MODEL, verbose_name=_("上传人"), on_delete=models.PROTECT, related_name="resources"
     )
-    school = models.ForeignKey("org.School", verbose_name="学校", on_delete=models.PROTECT, related_name="resources")
-    library = models.CharField("所在资源库", max_length=10, choices=Library.choices, default=Library.SCHOOL)
+    school = models.ForeignKey("org.School", verbose_name=pgettext_lazy("field", "学校"), on_delete=models.PROTECT, related_name="resources")
+    library = models.CharField(_("所在资源库"), max_length=10, choices=Library.choices, default=Library.SCHOOL)
     network_region = models.ForeignKey(
-        "org.Region", verbose_name="提交到的区域资源网", null=True, blank=True, on_delete=models.PROTECT,
+        "org.Region", verbose_name=_("提交到的区域资源网"), null=True, blank=True, on_delete=models.PROTECT,
         related_name="network_resources",
     )
     # A copy of the network region's path, so that scope filters one indexed column.
     network_path = models.CharField(max_length=255, blank=True, db_index=True, editable=False)
-    status = models.CharField("审核状态", max_length=10, choices=Status.choices, default=Status.DRAFT)
+    status = models.CharField(_("审核状态"), max_length=10, choices=Status.choices, default=Status.DRAFT)
     reviewed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name="审核人", null=True, blank=True, on_delete=models.PROTECT,
+        settings.AUTH_USER_MODEL, verbose_name=_("审核人"), null=True, blank=True, on_delete=models.PROTECT,
         related_name="reviewed_resources",
     )
-    reviewed_at = models.DateTimeField("审核时间", null=True, blank=True, db_index=True)
-    review_reason = models.CharField("审核意见", max_length=500, blank=True)
-    original_name = models.CharField("原文件名", max_length=255)
-    blob = models.ForeignKey(Blob, verbose_name="文件", on_delete=models.PROTECT, related_name="resources")
-    created_at = models.DateTimeField("上传时间", auto_now_add=True, db_index=True)
-    updated_at = models.DateTimeField("更新时间", auto_now=True)
+    reviewed_at = models.DateTimeField(_("审核时间"), null=True, blank=True, db_index=True)
+    review_reason = models.CharField(_("审核意见"), max_length=500, blank=True)
+    original_name = models.CharField(_("原文件名"), max_length=255)
+    blob = models.ForeignKey(Blob, verbose_name=_("文件"), on_delete=models.PROTECT, related_name="resources")
+    created_at = models.DateTimeField(_("上传时间"), auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 
     objects = ResourceQuerySet.as_manager()
 
     class Meta:
-        verbose_name = "资源"
-        verbose_name_plural = "资源"
+        verbose_name = _("资源")
+        verbose_name_plural = _("资源")
         ordering = ["-created_at", "-id"]
         constraints = [
             models.CheckConstraint(
@@ -189,22 +191,22 @@ class UploadSession(models.Model):
 
     id = models.CharField(primary_key=True, max_length=48, editable=False)
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="upload_sessions")
-    file_name = models.CharField("原文件名", max_length=255)
+    file_name = models.CharField(_("原文件名"), max_length=255)
     sha256 = models.CharField("SHA-256", max_length=64)
-    size = models.PositiveBigIntegerField("大小(字节)")
-    chunk_size = models.PositiveIntegerField("分片大小(字节)")
-    received = models.JSONField("已收到的分片", default=list)
+    size = models.PositiveBigIntegerField(_("大小(字节)"))
+    chunk_size = models.PositiveIntegerField(_("分片大小(字节)"))
+    received = models.JSONField(_("已收到的分片"), default=list)
     # Counted before each chunk is written into the session file: a process's running hash of
     # the whole file (resources.chunked) is trusted at completion only if it saw every write.
-    chunk_writes = models.PositiveIntegerField("分片写入次数", default=0)
+    chunk_writes = models.PositiveIntegerField(_("分片写入次数"), default=0)
     created_at = models.DateTimeField(auto_now_add=True)
-    expires_at = models.DateTimeField("过期时间", db_index=True)
+    expires_at = models.DateTimeField(_("过期时间"), db_index=True)
 
     objects = UploadSessionQuerySet.as_manager()
 
     class Meta:
-        verbose_name = "上传会话"
-        verbose_name_plural = "上传会话"
+        verbose_name = _("上传会话")
+        verbose_name_plural = _("上传会话")
 
     def __str__(self) -> str:
         return f"{self.file_name} ({len(self.received)} 片)"
