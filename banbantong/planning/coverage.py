@@ -94,6 +94,10 @@ class CoverageReport:
         if self._schools_loaded or self._user is None:
             return
         self._schools_loaded = True
+        with _no_cyclic_gc():  # 15,000 small dicts, no cycles: as in coverage()
+            self._load_schools()
+
+    def _load_schools(self) -> None:
         nodes = {n.path: n for ns in self.levels().values() for n in ns}
         # Today's counts are the schools' own roll-ups (School.class_count / built_count, kept
         # with ClassRollup by the same service): one read of the schools, nothing to add up.
