@@ -141,6 +141,16 @@ def generate(n: int) -> list[tuple[str, str]]:
 # --- the world and the index -------------------------------------------------------------------
 
 
+def cached_sizes(cache: Path, kind: str, at_least: int) -> list[int]:
+    """Sizes of the complete cache files of `kind` holding at least `at_least` documents, smallest first."""
+    sizes = []
+    for f in cache.glob(f"{kind}-*.pkl"):
+        size = f.stem.split("-", 1)[1]
+        if size.isdigit() and int(size) >= at_least:
+            sizes.append(int(size))
+    return sorted(sizes)
+
+
 def segment(chunk: list[tuple[str, str]]) -> list[Any]:
     from banbantong.search import text
 
@@ -209,6 +219,12 @@ def build(docs: list[tuple[str, str]], cache: Path | None, workers: int) -> dict
     blob = Blob.objects.create(sha256="0" * 64, size=1, content_type="video/mp4", storage_key="blobs/x")
     be = backend()
     token_file = cache / f"tokens-{len(docs)}.pkl" if cache else None
+    if token_file and not token_file.exists():
+        # The documents of a smaller run are the first of a larger one (same seed, same order)
+        # and the token file holds one pickle per BATCH: a larger run's file serves its prefix.
+        larger = cached_sizes(cache, "tokens", len(docs)) if cache else []
+        if larger and len(docs) % BATCH == 0:
+            token_file = cache / f"tokens-{larger[0]}.pkl"  # type: ignore[operator]
     cached = token_file.open("rb") if token_file and token_file.exists() else None
     # Written under a temporary name and renamed when complete: an interrupted run leaves no cache.
     partial = token_file.with_suffix(".partial") if token_file else None
@@ -391,8 +407,12 @@ def run(args: argparse.Namespace) -> None:
         cache.mkdir(parents=True, exist_ok=True)
     doc_file = cache / f"docs-{args.docs}.pkl" if cache else None
     t0 = time.perf_counter()
+    larger = cached_sizes(cache, "docs", args.docs) if cache else []
     if doc_file and doc_file.exists():
         docs = pickle.loads(doc_file.read_bytes())  # noqa: S301 - our own cache file
+    elif larger:
+        # generate() draws document after document from one seeded stream: a prefix is the same.
+        docs = pickle.loads((cache / f"docs-{larger[0]}.pkl").read_bytes())[: args.docs]  # type: ignore[operator]  # noqa: S301
     else:
         docs = generate(args.docs)
         if doc_file:

@@ -14,9 +14,10 @@ from typing import Any
 
 from django.db.models import QuerySet
 
+from banbantong.core.scope import scope_of
 from banbantong.resources.models import Resource
 from banbantong.search import snippets
-from banbantong.search.backends import CANDIDATES, backend
+from banbantong.search.backends import CANDIDATES, Places, backend
 from banbantong.search.text import Query, parse_query
 
 # Metadata filters: the form field, the resource field, and how long a value may be.
@@ -69,6 +70,19 @@ def scoped(user: Any, filters: Filters) -> QuerySet[Resource]:
     return filters.apply(Resource.objects.for_user(user))
 
 
+def places_of(user: Any, filters: Filters) -> Places | None:
+    """Where `scoped(user, filters)` can hold resources, for the index to skip the rest early:
+    a school filter's school, or a school user's schools plus network resources (which reach
+    them from any school of their region). None for regional and wider scopes: their schools
+    are many and their share of the index large."""
+    if filters.school is not None:
+        return Places(school_ids=(filters.school,), network=False)
+    scope = scope_of(user)
+    if scope.everything or scope.region_paths:
+        return None
+    return Places(school_ids=tuple(sorted(scope.school_ids)), network=True)
+
+
 def _scoped_sql(user: Any, filters: Filters) -> tuple[str, Any]:
     qs = scoped(user, filters).order_by().values("id")
     sql, params = qs.query.sql_with_params()
@@ -91,7 +105,10 @@ class Results:
     def ranked(self) -> list[tuple[int, float]]:
         if self._ranked is None:
             self._ranked = backend().ranked(
-                self.query, _scoped_sql(self.user, self.filters), limit=CANDIDATES
+                self.query,
+                _scoped_sql(self.user, self.filters),
+                limit=CANDIDATES,
+                places=places_of(self.user, self.filters),
             )
         return self._ranked
 

@@ -30,6 +30,17 @@ class Row:
     fingerprint: str  # of the inputs: an unchanged resource is not extracted again
 
 
+@dataclass(frozen=True)
+class Places:
+    """Where every resource of a scope lies, in terms the index can test on its own rows: these
+    schools' resources, and (with `network`) network resources of any school. Always at least the
+    scope (queries.places_of): it only spares reading rows the scope then refuses, and the scope
+    itself is still applied, live, to every row returned."""
+
+    school_ids: tuple[int, ...]
+    network: bool
+
+
 class Backend(Protocol):
     vendor: str
 
@@ -51,7 +62,9 @@ class Backend(Protocol):
 
     def remove_orphans(self) -> None: ...
 
-    def ranked(self, query: Query, scoped: tuple[str, Any], *, limit: int) -> list[tuple[int, float]]:
+    def ranked(
+        self, query: Query, scoped: tuple[str, Any], *, limit: int, places: Places | None = None
+    ) -> list[tuple[int, float]]:
         """The newest `limit` matches in scope as (id, score), best first."""
         ...
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from django.db import connection
 
-from banbantong.search.backends import Row
+from banbantong.search.backends import Places, Row
 from banbantong.search.text import Query, Term
 
 TABLE = "search_fts"
@@ -132,7 +132,11 @@ class SQLiteBackend:
         )
         return sql, [*scoped_params, match_expression(query), limit]
 
-    def ranked(self, query: Query, scoped: tuple[str, Any], *, limit: int) -> list[tuple[int, float]]:
+    def ranked(
+        self, query: Query, scoped: tuple[str, Any], *, limit: int, places: Places | None = None
+    ) -> list[tuple[int, float]]:
+        # `places` is of no use here: FTS5 hands matches over in id order, the scope is probed
+        # for each, and the scan stops at `limit`.
         inner, params = self._candidates(query, scoped, limit)
         with connection.cursor() as cur:
             cur.execute(f"SELECT id, score FROM ({inner}) ORDER BY score, id DESC", params)  # noqa: S608
