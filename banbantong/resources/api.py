@@ -2,14 +2,16 @@
 
 Uploading a file: ask `POST /resources/blobs/check` whether the server already holds its SHA-256
 (秒传); if not, start an upload session, `PUT` each chunk with its own SHA-256 in the
-`X-Chunk-SHA256` header (in any order, again after a broken connection: the session lists what
-arrived), then `complete`. The server writes each chunk at its place in one file per session. Finally `POST /resources` with the metadata and the file's SHA-256.
+`X-Chunk-SHA256` header or its CRC-32 in `X-Chunk-CRC32` (in any order, again after a broken
+connection: the session lists what arrived), then `complete`. A client may also start without the
+file's SHA-256 and give it to `complete`, hashing the file while its chunks travel. The server writes each chunk at its place in one file per session. Finally `POST /resources` with the metadata and the file's SHA-256.
 Downloads are the page URL in `download_url` (Range supported).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -53,9 +55,10 @@ class BlobOut(Schema):
 
 class UploadStartIn(Schema):
     file_name: str
-    sha256: str
+    sha256: str = ""  # or given at completion, hashed while the chunks travel
     size: int
     chunk_size: int | None = None
+
 
 
 class UploadOut(Schema):
@@ -159,19 +162,28 @@ def upload_status(request: HttpRequest, session_id: str) -> UploadSession:
 
 
 @router.put("/resources/uploads/{session_id}/chunks/{int:index}", response=UploadOut,
-            summary="上传第 index 片（请求体为原始字节，X-Chunk-SHA256 头为本片的 SHA-256）")
+            summary="上传第 index 片（请求体为原始字节；X-Chunk-SHA256 头为本片的 SHA-256，或 X-Chunk-CRC32 头为本片的 CRC-32）")
 def put_chunk(request: HttpRequest, session_id: str, index: int) -> UploadSession:
     session = _session(request, session_id)
     # The service keeps one chunk (at most 32 MB; waitress already holds it in memory up to 8 MB)
-    # until its hash is checked, then writes it into the session file.
+    # until its checksum is checked, then writes it into the session file.
     body = iter(lambda: request.read(BODY_BLOCK), b"")
     return services.receive_chunk(session, index, body, chunk_sha256=request.headers.get("X-Chunk-SHA256", ""),
-                                  actor=api_user(request))
+                                  chunk_crc32=request.headers.get("X-Chunk-CRC32", ""), actor=api_user(request))
 
 
-@router.post("/resources/uploads/{session_id}/complete", response=BlobOut, summary="合并分片、校验整个文件并存储")
+@router.post("/resources/uploads/{session_id}/complete", response=BlobOut,
+             summary="合并分片、校验整个文件并存储（开始时未声明 SHA-256 的，在此给出）")
 def complete_upload(request: HttpRequest, session_id: str) -> Blob:
-    return services.complete_upload(_session(request, session_id), actor=api_user(request))
+    # The body is optional ({"sha256": "…"} when the start did not declare it): read by hand,
+    # since the API's schema parsing refuses an empty body, which clients that declared it send.
+    session = _session(request, session_id)
+    try:
+        given = json.loads(request.body or b"{}") if request.content_type == "application/json" else {}
+    except ValueError as exc:
+        raise ValidationError("请求体应为 JSON，例如 {\"sha256\": \"…\"}，或留空。") from exc
+    sha256 = given.get("sha256") if isinstance(given, dict) else None
+    return services.complete_upload(session, actor=api_user(request), sha256=sha256 if isinstance(sha256, str) else "")
 
 
 @router.delete("/resources/uploads/{session_id}", response={204: None}, summary="取消上传并删除已收到的分片")

@@ -139,7 +139,7 @@ def write_chunk(session_id: str, index: int, offset: int, data: bytes | bytearra
 @dataclass
 class _Running:
     digest: Any = field(default_factory=hashlib.sha256)
-    chunks: list[str] = field(default_factory=list)  # digests of the chunks hashed, in order
+    chunks: list[str] = field(default_factory=list)  # checksums ('sha256:…'/'crc32:…') of the chunks hashed, in order
     writes: int = 0  # chunk writes this process made into the session file
     broken: bool = False
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -164,8 +164,10 @@ def _note(session_id: str, index: int, data: bytes | bytearray, digest: str) -> 
         if index == len(running.chunks):
             running.digest.update(data)
             running.chunks.append(digest)
-        elif index < len(running.chunks) and running.chunks[index] != digest:
-            running.broken = True  # resent with other bytes: the hash no longer describes the file
+        elif index < len(running.chunks) and (running.chunks[index] != digest or not digest.startswith("sha256:")):
+            # Resent with other bytes — or maybe: equal CRC-32s do not prove equal bytes — so the
+            # hash may no longer describe the file; completion reads it back instead.
+            running.broken = True
         # A chunk ahead of the next one: the hash keeps covering its prefix; completion reads the rest.
 
 

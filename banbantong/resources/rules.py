@@ -285,6 +285,17 @@ def normal_sha256(value: str) -> str:
     return value
 
 
+_CRC32 = re.compile(r"^[0-9a-f]{8}$")
+
+
+def normal_crc32(value: str) -> str:
+    """A chunk's CRC-32 as 8 hex digits (zlib.crc32, big-endian), lower case."""
+    value = (value or "").strip().lower()
+    if not _CRC32.match(value):
+        raise ValidationError("CRC-32 应为 8 位十六进制字符串。")
+    return value
+
+
 def chunk_plan(size: int, chunk_size: int | None, *, max_bytes: int) -> tuple[int, int]:
     """(chunk size, chunk count) for a resumable upload, or a refusal."""
     if size <= 0:
