@@ -124,6 +124,8 @@ class Stats:
     of the most common lexemes, of the most common schools, of any other school, of network rows."""
 
     lexemes: dict[str, float] = field(default_factory=dict)
+    # Any other lexeme is at most about as common as the least common listed (0: no statistics).
+    other_lexeme: float = 0.0
     schools: dict[int, float] = field(default_factory=dict)
     other_school: float = 1.0
     network: float = 1.0
@@ -150,6 +152,7 @@ def stats() -> Stats:
             [TABLE],
         )
         lexemes = {str(e): float(f) for e, f in cur.fetchall()}
+        other_lexeme = min(lexemes.values(), default=0.0)
         cur.execute(
             "SELECT attname, most_common_vals::text, most_common_freqs, n_distinct, null_frac FROM pg_stats "
             "WHERE schemaname = current_schema() AND tablename = %s AND attname IN ('school_id', 'network')",
@@ -158,7 +161,7 @@ def stats() -> Stats:
         columns = {row[0]: row[1:] for row in cur.fetchall()}
         cur.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [TABLE])
         rows = max(float(cur.fetchone()[0]), 1.0)
-    found = Stats(lexemes=lexemes)
+    found = Stats(lexemes=lexemes, other_lexeme=other_lexeme)
     if "school_id" in columns:
         vals, freqs, n_distinct, null_frac = columns["school_id"]
         ids = [int(v) for v in (vals or "{}").strip("{}").split(",") if v]
@@ -166,13 +169,14 @@ def stats() -> Stats:
         distinct = n_distinct if n_distinct > 0 else -n_distinct * rows  # negative: a share of the rows
         others = max(distinct - len(schools), 1)
         rest = max(1.0 - sum(schools.values()) - float(null_frac or 0), 0.0)
-        found = Stats(lexemes=lexemes, schools=schools, other_school=rest / others, network=found.network)
+        found = Stats(lexemes=lexemes, other_lexeme=other_lexeme, schools=schools, other_school=rest / others,
+                      network=found.network)
     if "network" in columns:
         vals, freqs, _n, _null = columns["network"]
         flags = [v == "t" for v in (vals or "{}").strip("{}").split(",") if v]
         shares = dict(zip(flags, [float(f) for f in freqs or []], strict=True))
-        found = Stats(lexemes=lexemes, schools=found.schools, other_school=found.other_school,
-                      network=shares.get(True, 0.0))
+        found = Stats(lexemes=lexemes, other_lexeme=other_lexeme, schools=found.schools,
+                      other_school=found.other_school, network=shares.get(True, 0.0))
     _stats[key] = (now, found)
     return found
 
@@ -185,15 +189,15 @@ def places_share(places: Places | None, known: Stats) -> float:
     return min(share + (known.network if places.network else 0.0), 1.0)
 
 
-def query_share(query: Query, freqs: dict[str, float]) -> float:
-    """An upper bound of the share of rows matching every term: a term matches only rows holding
-    each of its lexemes. 0 when a term's lexemes are not among the common ones (or are prefixes)."""
+def query_share(query: Query, known: Stats) -> float:
+    """An estimate (from above) of the share of rows matching every term: a term matches only rows
+    holding each of its lexemes. 0 for Latin prefixes, whose lexemes are many."""
     share = 1.0
     for term in query.terms:
         if not term.cjk:
             return 0.0
         lexemes = term.grams if len(term.text) > 1 else [term.text]
-        share = min([share, *(freqs.get(lexeme, 0.0) for lexeme in lexemes)])
+        share = min([share, *(known.lexemes.get(lexeme, known.other_lexeme) for lexeme in lexemes)])
     return share if query.terms else 0.0
 
 
@@ -337,7 +341,7 @@ class PostgresBackend:
             cur.execute(f"SELECT max(resource_id) FROM {TABLE}")  # noqa: S608
             top = int(cur.fetchone()[0] or 0)
         known = stats()
-        size = windows.plan_first(top, query_share(query, known.lexemes) * places_share(places, known), limit)
+        size = windows.plan_first(top, query_share(query, known) * places_share(places, known), limit)
         if size is None:
             inner, params = self._candidates(query, scoped, limit, places=places)
             with connection.cursor() as cur:

@@ -171,7 +171,9 @@ def test_statistics_are_read_from_the_planner(world: World) -> None:
     assert postgres.places_share(queries.places_of(world.teacher_user_a, queries.Filters()), known) == pytest.approx(
         known.schools[world.school_a.pk]
     )
-    assert postgres.query_share(parse_query(f"{COMMON}认识"), known.lexemes) <= known.lexemes[COMMON]
+    assert postgres.query_share(parse_query(f"{COMMON}认识"), known) <= known.lexemes[COMMON]
+    assert postgres.query_share(parse_query("fs"), known) == 0.0
+    assert 0 < known.other_lexeme <= min(known.lexemes.values())
 
 
 def test_places_are_never_narrower_than_the_scope(world: World) -> None:
