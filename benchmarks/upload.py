@@ -11,9 +11,9 @@ teacher with an API token, writes a file of --size-mb (default 1024) that looks 
   session, PUT every chunk with its SHA-256, complete, register the resource — end to end over
   HTTP, one connection, the client's hashing included;
 - upload, streaming: the client that sends soonest (`upload_streaming`): start the session at
-  once, hash the whole file in a second thread while the chunks travel with their CRC-32, ask
-  for 秒传 as soon as the hash is known, give the SHA-256 at completion — the same checks on the
-  server, one connection;                                     anchor: ≥ 80 % of the anchor's speed
+  once, hash the whole file in a second thread while the chunks travel in order with their
+  CRC-32 over two connections, ask for 秒传 as soon as the hash is known, give the SHA-256 at
+  completion — the same checks on the server;                                     anchor: ≥ 80 % of the anchor's speed
 - duplicate: the same file registered again by its hash alone — one request, no bytes.
 
 Afterwards the upload temporary directory must be empty. Runs --repeat times (default 3) and
@@ -124,14 +124,14 @@ def upload(client: object, src: Path, chunk_mb: int, title: str) -> tuple[float,
     return time.perf_counter() - started, sha, requests
 
 
-def upload_streaming(client: object, src: Path, chunk_mb: int, title: str) -> tuple[float, str, int]:
+def upload_streaming(client: object, src: Path, chunk_mb: int, title: str, connections: int = 2) -> tuple[float, str, int]:
     """The client that sends a large file soonest; returns (seconds, sha256, requests made).
 
     It starts the session at once without the file's hash, hashes the whole file in a second
     thread while the chunks travel (each PUT carries its chunk's CRC-32, enough to catch a
-    damaged transfer), asks whether the server already holds the file (秒传) as soon as that
-    hash is known — and if so cancels the session and registers by hash — and gives the SHA-256
-    to `complete`, where the server checks it against the bytes before storing anything.
+    damaged transfer) over two connections, asks whether the server already holds the file (秒传)
+    as soon as that hash is known, and gives the SHA-256 to `complete`, where the server checks
+    it against the bytes before storing anything.
     """
     import threading
     import zlib
@@ -165,17 +165,48 @@ def upload_streaming(client: object, src: Path, chunk_mb: int, title: str) -> tu
 
     session = call("POST", "/api/v1/resources/uploads",
                    json={"file_name": src.name, "size": size, "chunk_size": chunk_size}).json()
-    asked = False
-    with src.open("rb") as f:
-        for index in range(session["chunk_count"]):
-            if not asked and "sha256" in whole:
-                asked = True
-                if call("POST", "/api/v1/resources/blobs/check",
-                        json={"sha256": whole["sha256"], "size": size}).json()["exists"]:
-                    raise SystemExit("the server already holds this file: the run would measure nothing")
-            chunk = f.read(session["chunk_size"])
-            call("PUT", f"/api/v1/resources/uploads/{session['id']}/chunks/{index}", content=chunk,
-                 headers={"X-Chunk-CRC32": f"{zlib.crc32(chunk):08x}", "Content-Type": "application/octet-stream"})
+    # Chunks go out in order over `connections` connections: while the server checks and writes
+    # one chunk, the next is already on its way.
+    order = iter(range(session["chunk_count"]))
+    order_lock = threading.Lock()
+    asked = threading.Event()
+    failures: list[BaseException] = []
+
+    def sender(conn: httpx.Client) -> None:
+        try:
+            with src.open("rb") as f:
+                while True:
+                    with order_lock:
+                        index = next(order, None)
+                        if index is None:
+                            return
+                        if not asked.is_set() and "sha256" in whole:
+                            asked.set()
+                            if call("POST", "/api/v1/resources/blobs/check",
+                                    json={"sha256": whole["sha256"], "size": size}).json()["exists"]:
+                                raise SystemExit("the server already holds this file: the run would measure nothing")
+                    f.seek(index * session["chunk_size"])
+                    chunk = f.read(session["chunk_size"])
+                    r = conn.put(f"/api/v1/resources/uploads/{session['id']}/chunks/{index}", content=chunk,
+                                 headers={"X-Chunk-CRC32": f"{zlib.crc32(chunk):08x}",
+                                          "Content-Type": "application/octet-stream"})
+                    if r.status_code >= 400:
+                        raise SystemExit(f"chunk {index}: {r.status_code} {r.text[:300]}")
+        except BaseException as exc:  # noqa: BLE001 - reported by the caller
+            failures.append(exc)
+
+    conns = [client] + [httpx.Client(base_url=client.base_url, headers=client.headers, timeout=600)
+                        for _ in range(connections - 1)]
+    threads = [threading.Thread(target=sender, args=(conn,)) for conn in conns]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for conn in conns[1:]:
+        conn.close()
+    if failures:
+        raise failures[0]
+    requests += session["chunk_count"]
     hasher.join()
     sha = whole["sha256"]
     call("POST", f"/api/v1/resources/uploads/{session['id']}/complete", json={"sha256": sha})

@@ -38,6 +38,7 @@ except ImportError:  # Windows: a file open for writing cannot be renamed there,
     fcntl = None  # type: ignore[assignment]
 
 MAX_RUNNING = 256  # sessions whose running hash a process keeps; an older one is re-read at completion
+MAX_AHEAD = 4  # chunks (≤ 32 MB each) a session's running hash holds while an earlier one is on its way
 NO_SPACE = "服务器存储空间不足，无法接收这个 {mb:,} MB 的文件。请联系管理员清理空间后再上传。"
 GONE = "此次上传已结束（已完成、已取消或已过期），请重新开始上传。"
 
@@ -142,6 +143,9 @@ class _Running:
     chunks: list[str] = field(default_factory=list)  # checksums ('sha256:…'/'crc32:…') of the chunks hashed, in order
     writes: int = 0  # chunk writes this process made into the session file
     broken: bool = False
+    # Chunks that arrived ahead of the next one (a client sending on two connections): held until
+    # their turn, at most MAX_AHEAD of them, so that the hash still covers the whole file.
+    ahead: dict[int, tuple[bytes, str]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -164,11 +168,18 @@ def _note(session_id: str, index: int, data: bytes | bytearray, digest: str) -> 
         if index == len(running.chunks):
             running.digest.update(data)
             running.chunks.append(digest)
-        elif index < len(running.chunks) and (running.chunks[index] != digest or not digest.startswith("sha256:")):
-            # Resent with other bytes — or maybe: equal CRC-32s do not prove equal bytes — so the
-            # hash may no longer describe the file; completion reads it back instead.
-            running.broken = True
-        # A chunk ahead of the next one: the hash keeps covering its prefix; completion reads the rest.
+            while (waiting := running.ahead.pop(len(running.chunks), None)) is not None:
+                running.digest.update(waiting[0])
+                running.chunks.append(waiting[1])
+        elif index < len(running.chunks) or index in running.ahead:
+            seen = running.chunks[index] if index < len(running.chunks) else running.ahead[index][1]
+            if seen != digest or not digest.startswith("sha256:"):
+                # Resent with other bytes — or maybe: equal CRC-32s do not prove equal bytes — so
+                # the hash may no longer describe the file; completion reads it back instead.
+                running.broken = True
+        elif len(running.ahead) < MAX_AHEAD:
+            running.ahead[index] = (bytes(data), digest)
+        # Further ahead: the hash keeps covering its prefix; completion reads the rest.
 
 
 def _break(session_id: str) -> None:

@@ -86,12 +86,22 @@ def test_the_running_hash_covers_what_came_in_order_and_the_rest_is_read_back(wo
     assert (whole.sha256, whole.reread) == (sha(data), 0)
 
     shuffled = start(world, data)
-    for index in (0, 2, 1, 3):  # 0 and 1 in order; 2 came early and is read back with 3
+    for index in (1, 0, 3, 2):  # two connections: each chunk early waits for the one before it
         send(shuffled, data, index)
     shuffled.refresh_from_db()
     sealed = chunked.seal(shuffled.pk)
     whole = chunked.whole_sha256(shuffled.pk, sealed, chunk_size=CHUNK, writes=shuffled.chunk_writes)
-    assert (whole.sha256, whole.reread) == (sha(data), len(data) - 2 * CHUNK)
+    assert (whole.sha256, whole.reread) == (sha(data), 0)
+
+    far = start(world, pdf(8 * CHUNK))
+    far_data = pdf(8 * CHUNK)
+    for index in (0, *range(2, 8), 1):  # more than MAX_AHEAD early: the hash stops, the rest is read back
+        send(far, far_data, index)
+    far.refresh_from_db()
+    sealed = chunked.seal(far.pk)
+    whole = chunked.whole_sha256(far.pk, sealed, chunk_size=CHUNK, writes=far.chunk_writes)
+    assert chunked.MAX_AHEAD < 6
+    assert (whole.sha256, whole.reread) == (sha(far_data), 8 * CHUNK - (2 + chunked.MAX_AHEAD) * CHUNK)
 
 
 @pytest.mark.django_db
