@@ -118,9 +118,10 @@ class School(models.Model):
         verbose_name_plural = _("学校")
         ordering = ["region_path", "name"]
         constraints = [models.UniqueConstraint(fields=["region", "name"], name="school_unique_name_in_region")]
-        # Covering for the roll-up sums of a region (a province reads 15,000 index entries, no rows).
-        indexes = [models.Index(fields=["region_path", "built_count", "teacher_count", "class_count"],
-                                name="school_path_rollups")]
+        # Covering for the roll-up sums of a region (a province reads 15,000 index entries, no rows)
+        # and for its schools' rows with their names (coverage by school, the export).
+        indexes = [models.Index(fields=["region_path", "built_count", "teacher_count", "class_count", "name", "id"],
+                                name="school_path_rollups_named")]
 
     def __str__(self) -> str:
         return self.name
