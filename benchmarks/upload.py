@@ -36,6 +36,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))  # the sibling benchmark, for its machine line
@@ -80,6 +81,20 @@ def anchor(src: Path, dest_dir: Path) -> float:
     return seconds
 
 
+class Caller:
+    """One API request, counted; an error ends the run with what the server said."""
+
+    def __init__(self, client: Any) -> None:
+        self.client, self.requests = client, 0
+
+    def __call__(self, method: str, url: str, **kw: object) -> Any:
+        self.requests += 1
+        r = self.client.request(method, url, **kw)
+        if r.status_code >= 400:
+            raise SystemExit(f"{method} {url}: {r.status_code} {r.text[:300]}")
+        return r
+
+
 def upload(client: object, src: Path, chunk_mb: int, title: str) -> tuple[float, str, int]:
     """The client's whole upload; returns (seconds, sha256, requests made).
 
@@ -99,15 +114,7 @@ def upload(client: object, src: Path, chunk_mb: int, title: str) -> tuple[float,
             whole.update(block)
             chunk_digests.append(hashlib.sha256(block).hexdigest())
     sha, size = whole.hexdigest(), src.stat().st_size
-    requests = 0
-
-    def call(method: str, url: str, **kw: object) -> httpx.Response:
-        nonlocal requests
-        requests += 1
-        r = client.request(method, url, **kw)  # type: ignore[arg-type]
-        if r.status_code >= 400:
-            raise SystemExit(f"{method} {url}: {r.status_code} {r.text[:300]}")
-        return r
+    call = Caller(client)
 
     if call("POST", "/api/v1/resources/blobs/check", json={"sha256": sha, "size": size}).json()["exists"]:
         raise SystemExit("the server already holds this file: the run would measure nothing")
@@ -121,7 +128,7 @@ def upload(client: object, src: Path, chunk_mb: int, title: str) -> tuple[float,
                  headers={"X-Chunk-SHA256": digest, "Content-Type": "application/octet-stream"})
     call("POST", f"/api/v1/resources/uploads/{session['id']}/complete")
     call("POST", "/api/v1/resources", json={"title": title, "kind": "video", "file_name": src.name, "sha256": sha})
-    return time.perf_counter() - started, sha, requests
+    return time.perf_counter() - started, sha, call.requests
 
 
 def upload_streaming(client: object, src: Path, chunk_mb: int, title: str, connections: int = 2) -> tuple[float, str, int]:
@@ -153,15 +160,7 @@ def upload_streaming(client: object, src: Path, chunk_mb: int, title: str, conne
 
     hasher = threading.Thread(target=hash_file)
     hasher.start()
-    requests = 0
-
-    def call(method: str, url: str, **kw: object) -> httpx.Response:
-        nonlocal requests
-        requests += 1
-        r = client.request(method, url, **kw)  # type: ignore[arg-type]
-        if r.status_code >= 400:
-            raise SystemExit(f"{method} {url}: {r.status_code} {r.text[:300]}")
-        return r
+    call = Caller(client)
 
     session = call("POST", "/api/v1/resources/uploads",
                    json={"file_name": src.name, "size": size, "chunk_size": chunk_size}).json()
@@ -206,12 +205,12 @@ def upload_streaming(client: object, src: Path, chunk_mb: int, title: str, conne
         conn.close()
     if failures:
         raise failures[0]
-    requests += session["chunk_count"]
+    call.requests += session["chunk_count"]
     hasher.join()
     sha = whole["sha256"]
     call("POST", f"/api/v1/resources/uploads/{session['id']}/complete", json={"sha256": sha})
     call("POST", "/api/v1/resources", json={"title": title, "kind": "video", "file_name": src.name, "sha256": sha})
-    return time.perf_counter() - started, sha, requests
+    return time.perf_counter() - started, sha, call.requests
 
 
 def main() -> None:
