@@ -293,7 +293,14 @@ class PostgresBackend:
         return sql, params
 
     def _window(
-        self, query: Query, scoped: tuple[str, Any], limit: int, above: int, upto: int | None, places: Places | None
+        self,
+        query: Query,
+        scoped: tuple[str, Any],
+        limit: int,
+        above: int,
+        upto: int | None,
+        places: Places | None,
+        by_rows: bool = False,
     ) -> list[int]:
         """The newest `limit` ids in scope matching the query with `above` < id ≤ `upto`.
 
@@ -321,7 +328,10 @@ class PostgresBackend:
             cur.execute("SELECT current_setting('enable_indexscan')")
             (before,) = cur.fetchone()
             cur.execute("SET LOCAL enable_indexscan = off")
-            cur.execute(f"SELECT d.resource_id FROM {TABLE} d WHERE d.vector @@ %s::tsquery AND {bounds}", params)  # noqa: S608
+            # ts_match_vq is what @@ calls; written as a function it is no index condition, so the
+            # window's rows (of the places) are read through the b-trees and tested one by one.
+            match = "ts_match_vq(d.vector, %s::tsquery)" if by_rows else "d.vector @@ %s::tsquery"
+            cur.execute(f"SELECT d.resource_id FROM {TABLE} d WHERE {match} AND {bounds}", params)  # noqa: S608
             matches = [int(r[0]) for r in cur.fetchall()]
             cur.execute("SELECT set_config('enable_indexscan', %s, true)", [before])
         with connection.cursor() as cur:
@@ -341,7 +351,9 @@ class PostgresBackend:
             cur.execute(f"SELECT max(resource_id) FROM {TABLE}")  # noqa: S608
             top = int(cur.fetchone()[0] or 0)
         known = stats()
-        size = windows.plan_first(top, query_share(query, known) * places_share(places, known), limit)
+        share = query_share(query, known)
+        size = windows.plan_first(top, share * places_share(places, known), limit)
+        by_rows = windows.by_rows(top, share, limit)
         if size is None:
             inner, params = self._candidates(query, scoped, limit, places=places)
             with connection.cursor() as cur:
@@ -354,7 +366,7 @@ class PostgresBackend:
         while True:
             high = top if upto is None else upto
             above = max(high - size, 0)
-            found += self._window(query, scoped, limit - len(found), above, upto, places)
+            found += self._window(query, scoped, limit - len(found), above, upto, places, by_rows)
             read += high - above
             upto = above
             if len(found) >= limit or upto <= 0:

@@ -44,9 +44,10 @@ def common_in_stats(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Any, ...]]:
     monkeypatch.setattr(windows, "ONE_QUERY_MATCHES", 0)
     real = postgres.PostgresBackend._window
 
-    def spy(self: Any, query: Any, scoped: Any, limit: int, above: int, upto: int | None, places: Any) -> list[int]:
-        seen.append((above, upto, places))
-        return real(self, query, scoped, limit, above, upto, places)
+    def spy(self: Any, query: Any, scoped: Any, limit: int, above: int, upto: int | None, places: Any,
+            by_rows: bool = False) -> list[int]:
+        seen.append((above, upto, places, by_rows))
+        return real(self, query, scoped, limit, above, upto, places, by_rows)
 
     monkeypatch.setattr(postgres.PostgresBackend, "_window", spy)
     return seen
@@ -122,6 +123,19 @@ def test_common_character_for_the_county_and_with_a_school_filter(world: World, 
     )
 
 
+@pytest.mark.parametrize("row_by_row", [True, False])
+def test_windows_tested_row_by_row_or_from_the_index_agree(
+    world: World, common_in_stats: list[Any], monkeypatch: pytest.MonkeyPatch, row_by_row: bool
+) -> None:
+    monkeypatch.setattr(windows, "by_rows", lambda top, share, limit: row_by_row)
+    made = library(world)
+    for user in (world.teacher_user_a, world.alice):
+        for q in (COMMON, f"{COMMON} 认识"):
+            assert {i for i, _s in ranked(user, q)} == expected(made, user, q, LIMIT), (user, q)
+    if connection.vendor == "postgresql":
+        assert common_in_stats and all(seen[3] is row_by_row for seen in common_in_stats)
+
+
 def test_rare_character(world: World, common_in_stats: list[Any]) -> None:
     made = library(world)
     for user in (world.teacher_user_a, world.alice, world.bob):
@@ -187,14 +201,20 @@ def test_places_are_never_narrower_than_the_scope(world: World) -> None:
 def test_window_sizes() -> None:
     # Rare, unknown or small: one query.
     assert windows.plan_first(1_000_000, 0.0, 500) is None
-    assert windows.plan_first(1_000_000, 0.001, 500) is None  # 1,000 matches
+    assert windows.plan_first(1_000_000, 0.0009, 500) is None  # 900 matches
     assert windows.plan_first(0, 0.5, 500) is None
-    # Common: a window expected to hold twice the page of candidates.
-    assert windows.plan_first(1_000_000, 0.05, 500) == 20_000
-    # A window that would cover half the ids is the whole index: one query.
-    assert windows.plan_first(30_000, 0.05, 500) is None
+    # Common: a window expected to hold 1.5 times the candidates wanted.
+    assert windows.plan_first(1_000_000, 0.05, 500) == 15_000
+    # A window that would cover three quarters of the ids is the whole index: one query.
+    assert windows.plan_first(20_000, 0.05, 500) is None
     # The next window follows the rate seen: 100 in 20,000 ids, 400 missing -> 1.5 x 80,000.
     assert windows.plan_next(read=20_000, found=100, missing=400, left=900_000) == 120_000
-    # Nothing found yet: eight times what was read; the rest once that is half of what is left.
+    # Nothing found yet: eight times what was read; the rest once that is most of what is left.
     assert windows.plan_next(read=20_000, found=0, missing=500, left=900_000) == 160_000
     assert windows.plan_next(read=20_000, found=10, missing=490, left=900_000) == 900_000
+
+
+def test_commonest_terms_are_tested_row_by_row() -> None:
+    assert windows.by_rows(1_000_000, 0.2, 500)  # 了, 的: 200,000 postings against 3,750 rows
+    assert not windows.by_rows(1_000_000, 0.05, 500)
+    assert not windows.by_rows(250_000, 0.1, 500)
