@@ -68,3 +68,8 @@ def parse_grade(value: object) -> int | None:
 def grade_label(grade: int) -> str:
     label = GRADE_LABELS.get(grade)
     return gettext(label) if label else gettext("%(grade)s年级") % {"grade": grade}
+
+
+def class_label(grade: int, name: str) -> str:
+    """A class as people say it: 四年级1班 in Chinese, "Grade 4 1班" in English (a space between)."""
+    return gettext("%(grade)s%(name)s") % {"grade": grade_label(grade), "name": name}

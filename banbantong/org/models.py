@@ -15,7 +15,7 @@ from django.utils.translation import pgettext_lazy
 from banbantong.core.i18n import gettext_lazy_str as _
 from banbantong.core.privacy import mask_id_number, mask_phone
 from banbantong.core.scope import path_ids, scope_of
-from banbantong.org.grades import GRADE_CHOICES, grade_label
+from banbantong.org.grades import GRADE_CHOICES, class_label, grade_label
 
 
 class RegionQuerySet(models.QuerySet["Region"]):
@@ -183,6 +183,11 @@ class TeachingClass(models.Model):
     @property
     def grade_label(self) -> str:
         return grade_label(self.grade)
+
+    @property
+    def label(self) -> str:
+        """Grade and name, as people say it (四年级1班)."""
+        return class_label(self.grade, self.name)
 
     @property
     def is_built(self) -> bool:

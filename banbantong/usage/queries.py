@@ -14,7 +14,7 @@ from django.db.models import OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
 
 from banbantong.core.scope import scope_of, subtree_q
-from banbantong.org.grades import grade_label
+from banbantong.org.grades import class_label
 from banbantong.org.models import Region, School, Teacher, TeachingClass
 from banbantong.planning.rules import coverage_percent
 from banbantong.usage.models import (
@@ -188,7 +188,7 @@ def short_classes(user: Any, region: Place, week: dt.date, limit: int | None = S
     for pk, sid, school, grade, name in classes:
         n, ok = weeks.get(pk, (0, False))
         if not ok:
-            out.append({"id": pk, "school_id": sid, "school": school, "class": f"{grade_label(grade)}{name}",
+            out.append({"id": pk, "school_id": sid, "school": school, "class": class_label(grade, name),
                         "lessons": n})
             if limit and len(out) >= limit:
                 break

@@ -125,12 +125,12 @@ def _detail(request: AuthedRequest, subject: Any, rows: list[queries.WeekRow], r
             kind: str) -> HttpResponseBase:
     records = records.select_related("klass", "teacher").order_by("-date", "period")
     if request.GET.get("export") == "xlsx":
-        name = f"{subject.school.name}{subject.grade_label}{subject.name}" if kind == "class" else subject.name
+        name = f"{subject.school.name}{subject.label}" if kind == "class" else subject.name
         return workbook_response(f"{name}应用情况.xlsx", [
             ("各周", ["周一", "应用节数", "要求", "达标"],
              [[r.week.isoformat(), r.lessons, r.minimum, "是" if r.compliant else "否"] for r in rows]),
             ("记录", ["日期", "节次", "班级", "教师", "学科", "课题", "使用资源", "佐证", "终端开机分钟", "状态", "疑点"],
-             [[r.date.isoformat(), r.period, f"{r.klass.grade_label}{r.klass.name}", r.teacher.name, r.subject,
+             [[r.date.isoformat(), r.period, r.klass.label, r.teacher.name, r.subject,
                r.topic, r.resources, r.get_evidence_display(), r.evidence_minutes, r.get_status_display(),
                "、".join(r.flag_labels)] for r in records.iterator()]),
         ])
@@ -187,7 +187,7 @@ def flagged(request: AuthedRequest) -> HttpResponseBase:
         Col(_("日期"), lambda r: r.date.isoformat()),
         Col(_("节次"), lambda r: r.period, numeric=True),
         Col(pgettext("field", "学校"), lambda r: r.school.name),
-        Col(_("班级"), lambda r: f"{r.klass.grade_label}{r.klass.name}"),
+        Col(_("班级"), lambda r: r.klass.label),
         Col(pgettext("field", "教师"), lambda r: r.teacher.name),
         Col(_("课题"), lambda r: r.topic),
         Col(_("佐证"), lambda r: r.get_evidence_display()),
