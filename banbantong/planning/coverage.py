@@ -101,12 +101,12 @@ class CoverageReport:
         nodes = {n.path: n for ns in self.levels().values() for n in ns}
         # Today's counts are the schools' own roll-ups (School.class_count / built_count, kept
         # with ClassRollup by the same service): one read of the schools, nothing to add up.
-        taken_back: dict[int, int] = defaultdict(int)
+        taken_back: dict[int, int] = {}
         if self.as_of is not None and self._past:
-            for school_id, n in _fetch(
-                _changes_after(self._user, self.root.path, self.as_of).values_list("school_id", "built_delta")
-            ):
-                taken_back[school_id] += n
+            taken_back = dict(_fetch(
+                _changes_after(self._user, self.root.path, self.as_of).values("school_id")
+                .annotate(n=Sum("built_delta")).values_list("school_id", "n")
+            ))
         for school_id, name, path, total, built in _fetch(
             School.objects.for_user(self._user).filter(subtree_q("region_path", self.root.path)).order_by()
             .values_list("id", "name", "region_path", "class_count", "built_count")

@@ -37,13 +37,16 @@ def coverage_percent(built: int, total: int) -> Decimal:
     return value.quantize(Decimal(1).scaleb(-COVERAGE_DECIMALS), rounding=ROUND_HALF_UP)
 
 
+_UNITS_PER_PERCENT = 10**COVERAGE_DECIMALS
+_PERCENT_UNITS = 100 * _UNITS_PER_PERCENT  # a whole, in units of 10^-COVERAGE_DECIMALS percent
+
+
 def coverage_float(built: int, total: int) -> float:
     """float(coverage_percent(built, total)), without the Decimal: JSON rows of 15,000 schools."""
     if total <= 0 or built < 0:
         return float(coverage_percent(built, total))
-    scale = 10 ** (2 + COVERAGE_DECIMALS)
     # Integer over integer is correctly rounded, as float() of the Decimal is.
-    return ((2 * built * scale + total) // (2 * total)) / 10**COVERAGE_DECIMALS
+    return ((2 * built * _PERCENT_UNITS + total) // (2 * total)) / _UNITS_PER_PERCENT
 
 
 def parse_targets(raw: str | Sequence[object]) -> list[Decimal]:
