@@ -5,7 +5,7 @@ import datetime as dt
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from ninja import Query, Router, Schema
 
 from banbantong.core.http import api_user
@@ -89,7 +89,10 @@ def _regional_region(request: HttpRequest, region_id: int) -> Region:
 @router.get("/coverage", summary="覆盖率：各级区域、按模式、学校类型、城乡；as_of 为历史日期")
 def coverage_report(request: HttpRequest, region: int, as_of: dt.date | None = None, schools: bool = False) -> Any:
     reg = _regional_region(request, region)
-    return plain(coverage.coverage(api_user(request), reg, as_of=as_of).as_dict(with_schools=schools))
+    # Encoded here, once: a province's tree (with 15,000 schools on request) is too big to be
+    # turned into objects again and re-encoded by the API's renderer.
+    report = coverage.coverage(api_user(request), reg, as_of=as_of)
+    return HttpResponse(report.as_json(with_schools=schools), content_type="application/json; charset=utf-8")
 
 
 @router.post("/plan/rollout", summary="年度建设规划（save_as 给出时保存为方案）")

@@ -24,6 +24,7 @@ from django.db.models import QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext
 
+from banbantong.core.jsonout import dumps
 from banbantong.core.scope import scope_of, subtree_q
 from banbantong.org.models import ClassRollup, ClassStatusChange, Region, School
 from banbantong.planning.mode_catalogue import Catalogue
@@ -118,6 +119,15 @@ class CoverageReport:
                                       "coverage_percent": coverage_float(built, total)})
         for node in nodes.values():
             node.schools.sort(key=lambda s: s["name"])
+
+    def as_json(self, *, with_schools: bool = False) -> str:
+        """as_dict() encoded once, compact, with the cyclic collector held off: the tree of a
+        province is ~10,000 small objects, and a collection in the middle of them was most of
+        the API's p95."""
+        if with_schools:
+            self.load_schools()
+        with _no_cyclic_gc():
+            return dumps(self.as_dict(with_schools=with_schools), indent=None)
 
     def as_dict(self, *, with_schools: bool = False) -> dict[str, Any]:
         def table(d: dict[str, Counts]) -> list[dict[str, Any]]:
