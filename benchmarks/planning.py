@@ -293,9 +293,7 @@ def run(args: argparse.Namespace) -> None:
     # The school level too: 15,000 school rows, read only when a caller asks (export, API).
     for when in (None, as_of):
         def with_schools(when: Any = when) -> Any:
-            report = coverage(province_admin, province, as_of=when)
-            report.load_schools()
-            return report
+            return coverage(province_admin, province, as_of=when, with_schools=True)
 
         rows.append(measure(
             f"coverage() + school rows, province{' as_of ' + str(when) if when else ' today'}", with_schools,

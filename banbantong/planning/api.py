@@ -91,7 +91,7 @@ def coverage_report(request: HttpRequest, region: int, as_of: dt.date | None = N
     reg = _regional_region(request, region)
     # Encoded here, once: a province's tree (with 15,000 schools on request) is too big to be
     # turned into objects again and re-encoded by the API's renderer.
-    report = coverage.coverage(api_user(request), reg, as_of=as_of)
+    report = coverage.coverage(api_user(request), reg, as_of=as_of, with_schools=schools)
     return HttpResponse(report.as_json(with_schools=schools), content_type="application/json; charset=utf-8")
 
 

@@ -184,12 +184,17 @@ def _fetch(qs: QuerySet[Any]) -> list[tuple[Any, ...]]:
         return list(cursor.fetchall())
 
 
-def coverage(user: Any, region: Region, *, as_of: dt.date | None = None) -> CoverageReport:
+def coverage(user: Any, region: Region, *, as_of: dt.date | None = None, with_schools: bool = False) -> CoverageReport:
+    """The report; with_schools: its school rows too (the export, `schools=true`), read under
+    the same hold of the collector."""
     # A province builds ~1,500 nodes and thousands of small lists in a few tens of milliseconds;
     # none form reference cycles, so the cyclic collector's pauses (which doubled the p95) are
     # held off until the report is built.
     with _no_cyclic_gc():
-        return _coverage(user, region, as_of=as_of)
+        report = _coverage(user, region, as_of=as_of)
+        if with_schools:
+            report.load_schools()
+        return report
 
 
 @contextlib.contextmanager

@@ -100,16 +100,16 @@ def coverage_page(request: AuthedRequest) -> HttpResponseBase:
             as_of = dt.date.fromisoformat(raw)
         except ValueError:
             messages.error(request, _("日期“%(date)s”格式不对，应为 YYYY-MM-DD。") % {"date": raw})
-    report = coverage.coverage(request.user, region, as_of=as_of)
+    export = request.GET.get("export") == "xlsx"
+    report = coverage.coverage(request.user, region, as_of=as_of, with_schools=export)
     levels = report.levels()
     level_labels = dict(Region.Level.choices)
-    if request.GET.get("export") == "xlsx":
+    if export:
         sheets = [
             (level_labels.get(level, level), ["区域", "教学班", "已建", "覆盖率(%)"],
              [[n.name, n.counts.classes, n.counts.built, float(n.counts.coverage)] for n in nodes])
             for level, nodes in levels.items()
         ]
-        report.load_schools()
         schools = [s for nodes in levels.values() for n in nodes for s in n.schools]
         sheets.append(("学校", ["学校", "教学班", "已建", "覆盖率(%)"],
                        [[s["name"], s["classes"], s["built"], s["coverage_percent"]] for s in schools]))

@@ -48,7 +48,7 @@ class Command(BaseCommand):
             as_of = dt.date.fromisoformat(opts["as_of"]) if opts["as_of"] else None
         except ValueError:
             raise ValueError(f"日期“{opts['as_of']}”格式不对，应为 YYYY-MM-DD。") from None
-        report = coverage.coverage(SYSTEM, region, as_of=as_of)
+        report = coverage.coverage(SYSTEM, region, as_of=as_of, with_schools=opts["schools"])
         if opts["json"]:
             self.stdout.write(dumps(report.as_dict(with_schools=opts["schools"])))
             return
