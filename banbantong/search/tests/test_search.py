@@ -230,3 +230,21 @@ def test_reindex_command_rebuilds_the_index(world: World) -> None:
 def test_query_text_matches_what_was_indexed() -> None:
     # The same normalisation on both sides: a query in traditional script meets simplified text.
     assert text.parse_query("數學").terms[0].text == text.document(title="数学").title.words[0]
+
+
+def test_page_in_english_and_its_export_in_chinese(world: World, client: Client) -> None:
+    import io
+
+    from django.conf import settings
+    from openpyxl import load_workbook
+
+    indexed(world, title="分数的初步认识")
+    client.force_login(world.alice)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    page = client.get("/search/", {"q": "分数"}).content.decode()
+    assert "Resource search" in page and "School library" in page and "校本资源库" not in page
+    assert "的初步认识" in page  # titles are data, as written (the match is marked)
+    assert "Nothing in the search can be looked up" in client.get("/search/", {"q": "，。！"}).content.decode()
+    response = client.get("/search/", {"q": "分数", "export": "xlsx"})
+    rows = list(load_workbook(io.BytesIO(b"".join(response.streaming_content))).active.values)
+    assert rows[0][0] == "标题"  # filed documents stay Chinese
