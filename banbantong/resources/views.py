@@ -53,19 +53,34 @@ def resource_queryset(user: Any, params: Any) -> Any:
     return qs.order_by("-created_at", "-id")
 
 
-@login_required
-def resource_list(request: AuthedRequest) -> HttpResponseBase:
-    columns = [
+def metadata_columns() -> list[Col]:
+    """A resource's title (linked) and where it sits in the curriculum: the columns every list
+    of resources starts with (the library, the search results)."""
+    return [
         Col(_("标题"), lambda r: r.title, link=lambda r: reverse("resources:detail", args=[r.pk])),
         Col(_("类型"), lambda r: r.get_kind_display()),
         Col(_("学段"), lambda r: r.stage),
         Col(_("学科"), lambda r: r.subject),
         Col(_("年级"), lambda r: r.grade),
         Col(_("教材版本"), lambda r: r.edition),
-        Col(pgettext("field", "学校"), lambda r: r.school.name),
-        Col(_("上传人"), lambda r: str(r.author)),
+    ]
+
+
+def library_columns() -> list[Col]:
+    """Which library a resource is in and, on the network, its review state."""
+    return [
         Col(_("资源库"), lambda r: r.get_library_display()),
         Col(_("审核状态"), lambda r: r.get_status_display() if r.library == Resource.Library.NETWORK else ""),
+    ]
+
+
+@login_required
+def resource_list(request: AuthedRequest) -> HttpResponseBase:
+    columns = [
+        *metadata_columns(),
+        Col(pgettext("field", "学校"), lambda r: r.school.name),
+        Col(_("上传人"), lambda r: str(r.author)),
+        *library_columns(),
         Col(_("大小"), lambda r: filesizeformat(r.blob.size)),
         Col(_("上传时间"), lambda r: timezone.localtime(r.created_at).strftime("%Y-%m-%d %H:%M")),
     ]

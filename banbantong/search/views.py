@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.http.response import HttpResponseBase
-from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 from django.views.decorators.http import require_safe
@@ -13,6 +12,7 @@ from banbantong.core.http import AuthedRequest
 from banbantong.core.listing import Col, render_list
 from banbantong.org.models import School
 from banbantong.resources.models import Resource
+from banbantong.resources.views import library_columns, metadata_columns
 from banbantong.search import queries
 from banbantong.search.text import MAX_QUERY_CHARS, parse_query
 
@@ -20,18 +20,12 @@ from banbantong.search.text import MAX_QUERY_CHARS, parse_query
 def _columns() -> list[Col]:
     # Built per request: headers in the request's language (the Excel export is always Chinese).
     return [
-        Col(_("标题"), lambda r: r.title, link=lambda r: reverse("resources:detail", args=[r.pk])),
-        Col(_("类型"), lambda r: r.get_kind_display()),
-        Col(_("学段"), lambda r: r.stage),
-        Col(_("学科"), lambda r: r.subject),
-        Col(_("年级"), lambda r: r.grade),
-        Col(_("教材版本"), lambda r: r.edition),
+        *metadata_columns(),
         Col(_("册次"), lambda r: r.volume),
         Col(_("单元"), lambda r: r.unit),
         Col(pgettext("field", "课时"), lambda r: r.lesson),
         Col(pgettext("field", "学校"), lambda r: r.school.name),
-        Col(_("资源库"), lambda r: r.get_library_display()),
-        Col(_("审核状态"), lambda r: r.get_status_display() if r.library == Resource.Library.NETWORK else ""),
+        *library_columns(),
         Col(_("摘要"), lambda r: str(getattr(r, "snippet", r.description[:90]))),
         Col(_("相关度"), lambda r: round(getattr(r, "search_score", 0.0), 4), numeric=True),
     ]
