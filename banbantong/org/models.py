@@ -202,8 +202,9 @@ class ClassStatusChange(models.Model):
 
     The fields after `recorded_at` copy the class's school, current mode, and the school's
     region path, kind and rural flag, and say whether the change entered (+1) or left (-1)
-    已建/已验收. Coverage as of a date then sums the changes after it, grouped by place, mode and
-    kind, from one partial covering index, joining no class or school. They are written only by
+    已建/已验收. Coverage as of a date then sums them, by place, mode and kind, into month-end
+    roll-ups (`ClassHistoryMonth`) and reads at most a month of them from one partial covering
+    index, joining no class or school. They are written only by
     `org.services.refresh_school_counts`, which every writer of history calls afterwards (as it
     does for the other roll-ups): a class's mode can change, and raw writers insert rows
     without them.
@@ -229,12 +230,12 @@ class ClassStatusChange(models.Model):
         verbose_name = _("建设状态变更")
         ordering = ["changed_on", "id"]
         indexes = [
-            # Coverage as of a date: the changes after it that entered or left "built", summed by
-            # place, mode and kind in this index's order (no sort), read from the index alone; a
-            # county reads only its own range.
+            # Coverage as of a date: the changes in a date range (at most a month, beside the
+            # month-end roll-ups of org.history_months) that entered or left "built", read from
+            # the index alone by date, with their place, mode, kind and school.
             models.Index(
-                fields=["region_path", "mode", "kind", "is_rural", "changed_on", "built_delta", "school"],
-                condition=~models.Q(built_delta=0), name="status_change_built_covering",
+                fields=["changed_on", "region_path", "mode", "kind", "is_rural", "school", "built_delta"],
+                condition=~models.Q(built_delta=0), name="status_change_built_by_date",
             ),
         ]
 
@@ -276,6 +277,41 @@ class ClassRollup(models.Model):
 
     def __str__(self) -> str:
         return f"{self.school_id}/{self.mode_id}: {self.built}/{self.classes}"
+
+
+class ClassHistoryMonth(models.Model):
+    """A school's net classes of one mode that entered 已建/已验收 after a month end (a roll-up of
+    `ClassStatusChange`, never edited): coverage as of a past date reads one of these per school
+    and mode instead of all the history after the date. See `org.history_months`."""
+
+    school = models.ForeignKey(School, on_delete=models.CASCADE, related_name="+")
+    mode = models.ForeignKey("planning.TerminalMode", null=True, blank=True, on_delete=models.SET_NULL,
+                             related_name="+")  # as on the history it sums
+    month = models.DateField()  # the month's last day
+    # The school's, copied as on ClassStatusChange: read by place, mode and kind with no join.
+    region_path = models.CharField(max_length=255)
+    kind = models.CharField(max_length=20, choices=School.Kind.choices)
+    is_rural = models.BooleanField()
+    built_after = models.IntegerField()
+
+    class Meta:
+        verbose_name = _("月末建设状态统计")
+        # A region's rows of one month in coverage's group order, from the index alone.
+        indexes = [models.Index(fields=["month", "region_path", "mode", "kind", "is_rural", "school", "built_after"],
+                                name="class_history_month_read")]
+
+    def __str__(self) -> str:
+        return f"{self.school_id}/{self.mode_id} {self.month}: {self.built_after:+d}"
+
+
+class ClassHistoryEpoch(models.Model):
+    """One row: the month end from which `ClassHistoryMonth` rows are complete (the month end
+    before the earliest dated change)."""
+
+    month = models.DateField()
+
+    def __str__(self) -> str:
+        return str(self.month)
 
 
 class ClassroomQuerySet(models.QuerySet["Classroom"]):

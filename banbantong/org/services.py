@@ -13,6 +13,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from banbantong.core import audit
+from banbantong.org.history_months import refresh_history_months
 from banbantong.org.models import ClassRollup, ClassStatusChange, Region, School, Teacher, TeachingClass
 from banbantong.org.signals import banbantong_status_changed
 
@@ -87,9 +88,10 @@ def refresh_school_counts(school_ids: Iterable[int]) -> None:
     """Recount the roll-ups of these schools from their classes and teachers.
 
     Every service that adds or removes classes or teachers, or changes a class's status or mode,
-    calls this in its transaction; `bbt recount` recounts everything. It keeps three things:
-    the school's own counts, its `ClassRollup` rows (classes per mode by status) and the copied
-    school/mode/built fields of its classes' `ClassStatusChange` rows (see those models).
+    calls this in its transaction; `bbt recount` recounts everything. It keeps four things:
+    the school's own counts, its `ClassRollup` rows (classes per mode by status), the copied
+    school/mode/built fields of its classes' `ClassStatusChange` rows (see those models) and its
+    month-end history roll-ups (`ClassHistoryMonth`).
     """
     ids = sorted(set(school_ids))
     classes = TeachingClass.objects.filter(school_id=OuterRef("pk")).order_by().values("school_id")
@@ -121,7 +123,8 @@ ROLLUP_COLUMNS = ("school_id", "mode_id", "region_path", "kind", "is_rural", "cl
 
 
 def refresh_class_rollups(school_ids: Iterable[int]) -> None:
-    """Rebuild the `ClassRollup` rows and re-copy the history fields of these schools.
+    """Rebuild the `ClassRollup` rows, re-copy the history fields and rewrite the month-end
+    history roll-ups (`org.history_months`) of these schools.
 
     Called by refresh_school_counts; the survey import calls it alone for the schools it
     creates, whose own counts it inserts with them.
@@ -147,6 +150,7 @@ def refresh_class_rollups(school_ids: Iterable[int]) -> None:
         with connection.cursor() as cursor:
             cursor.execute(f"INSERT INTO {qn(ClassRollup._meta.db_table)} ({columns}) {sql}", params)  # noqa: S608
         _copy_history_fields(chunk)
+        refresh_history_months(chunk)
 
 
 def _copy_history_fields(school_ids: list[int]) -> None:

@@ -3,9 +3,10 @@ down by terminal mode, school kind and rural/urban, today or as of any past date
 
 As of a date D, a class counted as built if its status on D was 已建 or 已验收. Today's counts are
 always right, so the past is today's count minus the changes dated after D: each change that
-entered "built" after D is taken back, each that left it is given back. That touches only the
-history after D. The denominator is the classes registered today (a bureau compares last
-December's built classes against the classes it has now).
+entered "built" after D is taken back, each that left it is given back. Those come per school
+and mode from the month-end roll-ups of the history plus at most a month of it
+(`org.history_months`), whatever the span. The denominator is the classes registered today (a
+bureau compares last December's built classes against the classes it has now).
 """
 
 from __future__ import annotations
@@ -19,13 +20,14 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db import connection
 from django.db.models import QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext
 
+from banbantong.core.bulk import raw_rows
 from banbantong.core.jsonout import dumps
 from banbantong.core.scope import scope_of, subtree_q
+from banbantong.org.history_months import built_after
 from banbantong.org.models import ClassRollup, ClassStatusChange, Region, School
 from banbantong.planning.mode_catalogue import Catalogue
 from banbantong.planning.rules import coverage_float, coverage_percent
@@ -77,7 +79,8 @@ class CoverageReport:
     # The school level is read only when a caller wants its rows (export, API with
     # schools=true): a province has 15,000 of them, and the tables above need none.
     _user: Any = None
-    _past: bool = False  # as_of is before today: the history after it is taken back
+    # As of a past date: (place, mode, kind, rural, school, n) classes built after it, taken back.
+    _built_after: list[tuple[Any, ...]] = field(default_factory=list)
     _schools_loaded: bool = False
 
     def levels(self) -> dict[str, list[Node]]:
@@ -102,13 +105,12 @@ class CoverageReport:
         nodes = {n.path: n for ns in self.levels().values() for n in ns}
         # Today's counts are the schools' own roll-ups (School.class_count / built_count, kept
         # with ClassRollup by the same service): one read of the schools, nothing to add up.
-        taken_back: dict[int, int] = {}
-        if self.as_of is not None and self._past:
-            taken_back = dict(_fetch(
-                _changes_after(self._user, self.root.path, self.as_of).values("school_id")
-                .annotate(n=Sum("built_delta")).values_list("school_id", "n")
-            ))
-        for school_id, name, path, total, built in _fetch(
+        # As of a past date, each school's classes built after it are taken back: the rows the
+        # report's own figures were taken back with, summed by school.
+        taken_back: dict[int, int] = defaultdict(int)
+        for *_, school_id, n in self._built_after:
+            taken_back[school_id] += n
+        for school_id, name, path, total, built in raw_rows(
             School.objects.for_user(self._user).filter(subtree_q("region_path", self.root.path)).order_by()
             .values_list("id", "name", "region_path", "class_count", "built_count")
         ):
@@ -154,11 +156,8 @@ def _rollups(user: Any, root_path: str) -> QuerySet[ClassRollup]:
 
 
 def _changes_after(user: Any, root_path: str, as_of: dt.date) -> QuerySet[ClassStatusChange]:
-    """The history after as_of that entered (+1) or left (-1) 已建/已验收, in the region and scope.
-
-    Read from the partial covering index on the copied place, mode and kind fields, so neither
-    the classes nor the history before as_of are touched.
-    """
+    """The history after as_of that entered (+1) or left (-1) 已建/已验收, in the region and scope,
+    from the date-led partial covering index (neither classes nor earlier history are read)."""
     return scope_of(user).filter(
         ClassStatusChange.objects.filter(subtree_q("region_path", root_path), changed_on__gt=as_of)
         .exclude(built_delta=0).order_by(),
@@ -173,15 +172,6 @@ def _ancestor_paths(path: str) -> list[str]:
     """'/1/4/17/' -> ['/1/4/', '/1/']."""
     parts = path.strip("/").split("/")
     return ["/" + "/".join(parts[:i]) + "/" for i in range(len(parts) - 1, 0, -1)]
-
-
-def _fetch(qs: QuerySet[Any]) -> list[tuple[Any, ...]]:
-    """The rows of a values_list query as the driver returns them: the few thousand rows of a
-    province need none of the ORM's per-row conversion (a third of the time in profiles)."""
-    sql, params = qs.query.sql_with_params()
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return list(cursor.fetchall())
 
 
 def coverage(user: Any, region: Region, *, as_of: dt.date | None = None, with_schools: bool = False) -> CoverageReport:
@@ -218,22 +208,20 @@ def _coverage(user: Any, region: Region, *, as_of: dt.date | None = None) -> Cov
     # (place, mode, kind, rural) -> [classes, built]
     groups: dict[tuple[str, int | None, str, bool], list[int]] = {
         (path, mode_id, kind, rural): [total, built]
-        for path, mode_id, kind, rural, total, built in _fetch(
+        for path, mode_id, kind, rural, total, built in raw_rows(
             _rollups(user, region.path).values(*GROUP).annotate(c=Sum("classes"), b=Sum("built"))
             .values_list(*GROUP, "c", "b")
         )
     }
-    past = as_of is not None and as_of < timezone.localdate()
-    if as_of is not None and past:
-        for path, mode_id, kind, rural, n in _fetch(
-            _changes_after(user, region.path, as_of).values(*GROUP).annotate(n=Sum("built_delta"))
-            .values_list(*GROUP, "n")
-        ):
-            row = groups.get((path, mode_id, kind, rural))
-            if row is not None:
-                row[1] -= n
+    # As of a past date: minus what was built after it, per school and mode from the month-end
+    # roll-ups plus at most a month of history (org.history_months), kept for the school rows.
+    taken_back = built_after(user, region.path, as_of) if as_of is not None and as_of < timezone.localdate() else []
+    for path, mode_id, kind, rural, _school_id, n in taken_back:
+        row = groups.get((path, mode_id, kind, rural))
+        if row is not None:
+            row[1] -= n
 
-    regions = _fetch(
+    regions = raw_rows(
         Region.objects.for_user(user).filter(subtree_q("path", region.path)).order_by()
         .values_list("id", "name", "level", "path", "code")
     )
@@ -283,7 +271,7 @@ def _coverage(user: Any, region: Region, *, as_of: dt.date | None = None) -> Cov
         return {k: Counts(total, max(0, built)) for k, (total, built) in table.items()}
 
     return CoverageReport(
-        root=nodes[region.path], as_of=as_of, _past=past,
+        root=nodes[region.path], as_of=as_of, _built_after=taken_back,
         by_mode=counts(by_mode), by_kind=counts(by_kind), by_area=counts(by_area), _user=user,
     )
 
