@@ -131,12 +131,12 @@ def add_history(today: dt.date, as_of: dt.date) -> History:
 
         # Statuses, planned years, built years and last-change dates follow the history: one
         # UPDATE … WHERE id IN (…) per date (a correlated UPDATE is hopeless on unanalyzed tables).
-        for (status, planned_year, on), ids in updates.items():
+        for (new_status, planned_year, on), ids in updates.items():
             fields: dict[str, Any] = {"status_changed_on": on}
-            if status is None:
+            if new_status is None:
                 fields["built_year"] = on.year
             else:
-                fields.update(status=status, planned_year=planned_year)
+                fields.update(status=new_status, planned_year=planned_year)
             for i in range(0, len(ids), 900):  # below SQLite's bound-parameter limit
                 TeachingClass.objects.filter(id__in=ids[i : i + 900]).update(**fields)
         # Bulk loading bypasses the write services, which keep the schools' roll-ups current.
