@@ -111,11 +111,16 @@ def refresh_history_months(school_ids: Sequence[int]) -> None:
 def _move_epoch(wanted: dt.date) -> dt.date:
     """The epoch, created or moved back to `wanted`. The months gained copy the rows at the old
     epoch: no change of another school lies between (the old epoch preceded them all)."""
-    row = ClassHistoryEpoch.objects.select_for_update().filter(pk=1).first()
-    if row is None:
-        ClassHistoryEpoch.objects.create(pk=1, month=wanted)
+    # Read unlocked: nearly every write leaves the epoch where it is, and a lock here would queue
+    # every concurrent writer behind one row. Only a move locks, and looks again.
+    current = ClassHistoryEpoch.objects.filter(pk=1).values_list("month", flat=True).first()
+    if current is not None and current <= wanted:
+        return current
+    _, created = ClassHistoryEpoch.objects.get_or_create(pk=1, defaults={"month": wanted})
+    if created:
         return wanted
-    if wanted >= row.month:
+    row = ClassHistoryEpoch.objects.select_for_update().get(pk=1)
+    if row.month <= wanted:
         return row.month
     table = connection.ops.quote_name(ClassHistoryMonth._meta.db_table)
     adapt = connection.ops.adapt_datefield_value

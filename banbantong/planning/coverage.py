@@ -18,6 +18,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
+from operator import itemgetter
 from typing import Any
 
 from django.db.models import QuerySet, Sum
@@ -108,19 +109,20 @@ class CoverageReport:
         # As of a past date, each school's classes built after it are taken back: the rows the
         # report's own figures were taken back with, summed by school.
         taken_back: dict[int, int] = defaultdict(int)
-        for *_, school_id, n in self._built_after:
+        for _path, _mode, _kind, _rural, school_id, n in self._built_after:
             taken_back[school_id] += n
-        for school_id, name, path, total, built in raw_rows(
+        rows = raw_rows(
             School.objects.for_user(self._user).filter(subtree_q("region_path", self.root.path)).order_by()
             .values_list("id", "name", "region_path", "class_count", "built_count")
-        ):
+        )
+        rows.sort(key=itemgetter(1))  # by name, once: each node's schools then come in order
+        for school_id, name, path, total, built in rows:
             owner = nodes.get(path)
             if owner is not None:
-                built = max(0, built - taken_back.get(school_id, 0))
+                if taken_back:
+                    built = max(0, built - taken_back.get(school_id, 0))
                 owner.schools.append({"id": school_id, "name": name, "classes": total, "built": built,
                                       "coverage_percent": coverage_float(built, total)})
-        for node in nodes.values():
-            node.schools.sort(key=lambda s: s["name"])
 
     def as_json(self, *, with_schools: bool = False) -> str:
         """as_dict() encoded once, compact, with the cyclic collector held off: the tree of a

@@ -28,7 +28,13 @@ from banbantong.org.history_months import (
     month_ends,
     previous_month_end,
 )
-from banbantong.org.models import ClassHistoryEpoch, ClassHistoryMonth, ClassStatusChange, School, TeachingClass
+from banbantong.org.models import (
+    ClassHistoryEpoch,
+    ClassHistoryMonth,
+    ClassStatusChange,
+    School,
+    TeachingClass,
+)
 from banbantong.planning.services import bulk_set_status
 
 S = TeachingClass.Status
@@ -52,6 +58,11 @@ def test_built_after_rows_by_hand() -> None:
     assert built_after_rows([], d(2024, 1, 31)) == []
 
 
+def _nonzero(counts: Counter[tuple[Any, ...]]) -> Counter[tuple[Any, ...]]:
+    """Zeros dropped, negatives kept (Counter's unary + would drop them)."""
+    return Counter({k: v for k, v in counts.items() if v})
+
+
 def _truth(user: Any, root_path: str, as_of: dt.date) -> Counter[tuple[Any, ...]]:
     """Classes built after as_of by (place, mode, kind, rural, school), from the history itself."""
     out: Counter[tuple[Any, ...]] = Counter()
@@ -61,14 +72,14 @@ def _truth(user: Any, root_path: str, as_of: dt.date) -> Counter[tuple[Any, ...]
             continue
         delta = (c.new_status in TeachingClass.BUILT_STATUSES) - (c.old_status in TeachingClass.BUILT_STATUSES)
         out[(school.region_path, c.klass.mode_id, school.kind, school.is_rural, school.pk)] += delta
-    return +out + -(-out)  # drop zeros, keep negatives
+    return _nonzero(out)
 
 
 def _read(user: Any, root_path: str, as_of: dt.date) -> Counter[tuple[Any, ...]]:
     out: Counter[tuple[Any, ...]] = Counter()
     for *key, n in built_after(user, root_path, as_of):
         out[tuple(key)] += n
-    return +out + -(-out)
+    return _nonzero(out)
 
 
 def _stored_equal_rule() -> None:
@@ -124,6 +135,9 @@ def test_month_rows_follow_every_write_and_equal_the_history(world: World) -> No
         on = today - dt.timedelta(days=rng.randint(0, 700))
         services.set_class_status(klass, status, actor=world.city_admin, on=on, reason="测试")
     assert ClassHistoryEpoch.objects.filter(pk=1).exists()
+    # Both directions are exercised: classes that left 已建 after some month end, and ones that entered.
+    assert ClassHistoryMonth.objects.filter(built_after__lt=0).exists()
+    assert ClassHistoryMonth.objects.filter(built_after__gt=0).exists()
     _check_all(world)
     # A backdated change older than all the history moves the epoch back: the other schools' rows
     # for the months gained are written too.
