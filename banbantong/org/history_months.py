@@ -9,8 +9,12 @@ end: one row per school and mode plus at most a month of history. For a province
 back that replaces summing ~27,000 history rows.
 
 Rows are kept for every month end from the epoch (`ClassHistoryEpoch`: the month end before the
-earliest dated change) on, only where the figure is not zero; a missing row is zero. A date before
-the epoch reads the epoch's rows (nothing happened between them). The rows are written only by
+earliest dated change) on, but for the last MONTHS_KEPT months only, and only where the figure is
+not zero; a missing row is zero. A date before the epoch reads the epoch's rows (nothing happened
+between them); a date older than the months kept reads the history after it directly (correct,
+and as slow as before the roll-ups). The bound keeps the table at most MONTHS_KEPT rows per school
+and mode whatever the history's span: a survey dates classes built in 2010 at the end of 2010,
+and dense month rows from then on would be ~190 per school and mode. The rows are written only by
 `refresh_history_months`, which `org.services.refresh_class_rollups` calls for the schools a
 write touched, in its transaction — after copying the history's fields, which every writer of
 history already has it do.
@@ -25,6 +29,7 @@ from typing import Any
 
 from django.db import connection
 from django.db.models import Max, Min, Sum
+from django.utils import timezone
 
 from banbantong.core.bulk import raw_rows
 from banbantong.core.scope import scope_of, subtree_q
@@ -42,6 +47,17 @@ def previous_month_end(day: dt.date) -> dt.date:
     return day.replace(day=1) - dt.timedelta(days=1)
 
 
+# Five years of month ends: a plan's span and the years before it (a bureau prints last December's
+# figure, or the one of the year the programme started).
+MONTHS_KEPT = 60
+
+
+def oldest_kept(today: dt.date) -> dt.date:
+    """The oldest month end with rows: MONTHS_KEPT months before the end of today's month."""
+    year, month = divmod(today.year * 12 + today.month - 1 - MONTHS_KEPT, 12)
+    return month_end(dt.date(year, month + 1, 1))
+
+
 def month_ends(first: dt.date, last: dt.date) -> list[dt.date]:
     """The month ends from first's month to last's month, both included."""
     out: list[dt.date] = []
@@ -52,18 +68,18 @@ def month_ends(first: dt.date, last: dt.date) -> list[dt.date]:
     return out
 
 
-def built_after_rows(changes: Sequence[tuple[dt.date, int]], epoch: dt.date) -> list[tuple[dt.date, int]]:
+def built_after_rows(changes: Sequence[tuple[dt.date, int]], lowest: dt.date) -> list[tuple[dt.date, int]]:
     """The (month end, built_after) rows of one school and mode from its dated built steps
-    (date, +1/-1), from the epoch on, the zero ones left out. The rule the SQL of
-    `refresh_history_months` implements (tests hold the two equal); the migration fills existing
-    data with it."""
+    (date, +1/-1), from the month end `lowest` on (the epoch, or the oldest kept), the zero ones
+    left out. The rule the SQL of `refresh_history_months` implements (tests hold the two
+    equal); the migration fills existing data with it."""
     if not changes:
         return []
     steps = sorted(changes)
     after = sum(delta for _, delta in steps)
     out: list[tuple[dt.date, int]] = []
     i = 0
-    for m in month_ends(epoch, previous_month_end(steps[-1][0])):
+    for m in month_ends(lowest, previous_month_end(steps[-1][0])):
         while i < len(steps) and steps[i][0] <= m:
             after -= steps[i][1]
             i += 1
@@ -82,11 +98,12 @@ def refresh_history_months(school_ids: Sequence[int]) -> None:
     if first is None:  # no history anywhere: nothing to take back
         return
     epoch = _move_epoch(previous_month_end(first))
+    lowest = max(epoch, oldest_kept(timezone.localdate()))
     last = (
         ClassStatusChange.objects.filter(school_id__in=school_ids).exclude(built_delta=0)
         .aggregate(m=Max("changed_on"))["m"]
     )
-    months = month_ends(epoch, previous_month_end(last)) if last is not None else []
+    months = month_ends(lowest, previous_month_end(last)) if last is not None else []
     if not months:
         return
     qn = connection.ops.quote_name
@@ -126,7 +143,7 @@ def _move_epoch(wanted: dt.date) -> dt.date:
     adapt = connection.ops.adapt_datefield_value
     key = ", ".join(KEY)
     with connection.cursor() as cursor:
-        for m in month_ends(wanted, previous_month_end(row.month)):
+        for m in month_ends(max(wanted, oldest_kept(timezone.localdate())), previous_month_end(row.month)):
             cursor.execute(
                 f"INSERT INTO {table} ({key}, month, built_after) "  # noqa: S608 - names only
                 f"SELECT {key}, %s, built_after FROM {table} WHERE month = %s",
@@ -145,6 +162,8 @@ def built_after(user: Any, root_path: str, as_of: dt.date) -> list[tuple[Any, ..
     if epoch is None:  # no history kept: whatever there is (nothing, normally) is read directly
         return _changes(user, root_path, as_of, None)
     cut = max(month_end(as_of), epoch)
+    if cut < oldest_kept(timezone.localdate()):  # older than the rows kept: the history itself
+        return _changes(user, root_path, as_of, None)
     rows = raw_rows(
         scope_of(user).filter(
             ClassHistoryMonth.objects.filter(subtree_q("region_path", root_path), month=cut).order_by(),

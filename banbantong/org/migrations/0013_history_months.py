@@ -12,7 +12,9 @@ KEY = ("region_path", "mode_id", "kind", "is_rural", "school_id")
 
 def fill(apps, schema_editor):
     """The month rows of the history already stored; refresh_class_rollups keeps them from here."""
-    from banbantong.org.history_months import built_after_rows, previous_month_end
+    from django.utils import timezone
+
+    from banbantong.org.history_months import built_after_rows, oldest_kept, previous_month_end
 
     Change = apps.get_model("org", "ClassStatusChange")
     first = Change.objects.aggregate(m=Min("changed_on"))["m"]
@@ -20,6 +22,7 @@ def fill(apps, schema_editor):
         return
     epoch = previous_month_end(first)
     apps.get_model("org", "ClassHistoryEpoch").objects.create(pk=1, month=epoch)
+    lowest = max(epoch, oldest_kept(timezone.localdate()))
     steps = defaultdict(list)
     for *key, on, delta in (
         Change.objects.exclude(built_delta=0).filter(school__isnull=False)
@@ -29,7 +32,7 @@ def fill(apps, schema_editor):
     Month = apps.get_model("org", "ClassHistoryMonth")
     Month.objects.bulk_create(
         (Month(**dict(zip(KEY, key)), month=m, built_after=n)
-         for key, key_steps in steps.items() for m, n in built_after_rows(key_steps, epoch)),
+         for key, key_steps in steps.items() for m, n in built_after_rows(key_steps, lowest)),
         batch_size=2000,
     )
 
