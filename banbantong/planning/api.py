@@ -6,6 +6,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext
 from ninja import Query, Router, Schema
 
 from banbantong.core.http import api_user
@@ -82,7 +83,7 @@ class ModeEditIn(Schema):
 def _regional_region(request: HttpRequest, region_id: int) -> Region:
     user = api_user(request)
     if not user.is_regional:
-        raise PermissionDenied("建设规划只对局管理员、审核员和审计员开放。")
+        raise PermissionDenied(gettext("建设规划只对局管理员、审核员和审计员开放。"))
     return get_for_user(Region.objects.all(), user, pk=region_id)
 
 
@@ -211,5 +212,5 @@ def suggested_modes(request: HttpRequest, filters: Query[ClassSelectionIn]) -> A
 def confirm_modes(request: HttpRequest, payload: ClassSelectionIn) -> Any:
     user = api_user(request)
     if not user.is_regional:
-        raise PermissionDenied("只有局管理员可以确认班班通模式。")
+        raise PermissionDenied(gettext("只有局管理员可以确认班班通模式。"))
     return {"confirmed": confirm_suggested_modes(filter_classes(user, ClassFilter(**payload.dict())), actor=user)}

@@ -20,7 +20,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q, Sum
 from django.http import Http404
-from django.utils.translation import gettext, gettext_noop
+from django.utils.translation import gettext, gettext_noop, ngettext
 
 from banbantong.core import audit
 from banbantong.core.scope import path_ids, subtree_q
@@ -166,7 +166,7 @@ def entry(region: Region, code: str) -> Entry:
     for e in entries(region):
         if e.mode.code == code:
             return e
-    raise Http404(f"本区域的模式目录中没有代码为“{code}”的模式。")
+    raise Http404(gettext("本区域的模式目录中没有代码为“%(code)s”的模式。") % {"code": code})
 
 
 def _parent_path(path: str) -> str:
@@ -225,14 +225,14 @@ def _cost(value: object, errors: list[str]) -> Decimal | None:
     from banbantong.planning.services import _money
 
     try:
-        amount = _money(value, "每班单价")
+        amount = _money(value, gettext("每班单价"))
     except ValidationError as exc:
         errors.extend(exc.messages)
         return None
     if amount is None:
-        errors.append("请填写每班单价（元）。")
+        errors.append(gettext("请填写每班单价（元）。"))
     elif amount >= Decimal("1e8"):
-        errors.append(f"每班单价 {amount} 元过大，请检查是否多写了零。")
+        errors.append(gettext("每班单价 %(amount)s 元过大，请检查是否多写了零。") % {"amount": amount})
     else:
         return amount.quantize(Decimal("0.01"))  # as stored, so the audit shows what the row holds
     return None
@@ -242,17 +242,18 @@ def _check_fields(
     region: Region, code: str, name: str, components: str, aliases: str, errors: list[str]
 ) -> None:
     if not name:
-        errors.append("请填写模式名称。")
+        errors.append(gettext("请填写模式名称。"))
     elif len(name) > NAME_MAX:
-        errors.append(f"模式名称最长 {NAME_MAX} 个字。")
+        errors.append(gettext("模式名称最长 %(max)s 个字。") % {"max": NAME_MAX})
     else:
         for other_code, other in Catalogue.for_region(region).modes_at(region.path).items():
             if other_code != code and other.name == name:
-                errors.append(f"名称“{name}”已被本区域目录中的模式“{other.code}”使用，请换一个名称。")
+                errors.append(gettext("名称“%(name)s”已被本区域目录中的模式“%(code)s”使用，请换一个名称。") % {
+                    "name": name, "code": other.code})
     if len(components) > COMPONENTS_MAX:
-        errors.append(f"设备组成最长 {COMPONENTS_MAX} 个字。")
+        errors.append(gettext("设备组成最长 %(max)s 个字。") % {"max": COMPONENTS_MAX})
     if len(aliases) > ALIASES_MAX:
-        errors.append(f"别名合计最长 {ALIASES_MAX} 个字。")
+        errors.append(gettext("别名合计最长 %(max)s 个字。") % {"max": ALIASES_MAX})
 
 
 def _owner(mode: TerminalMode) -> str:
@@ -275,17 +276,21 @@ def add_mode(
     code_s, name_s = _text(code).lower(), _text(name)
     components_s, aliases_s = _text(components), _aliases(aliases)
     if not code_s:
-        errors.append("请填写模式代码（如 jishui_panel）。")
+        errors.append(gettext("请填写模式代码（如 jishui_panel）。"))
     elif len(code_s) > CODE_MAX or not CODE_PATTERN.match(code_s):
-        errors.append(f"模式代码“{code_s}”只能用小写字母、数字、下划线或短横线，最长 {CODE_MAX} 位，如 jishui_panel。")
+        errors.append(gettext("模式代码“%(code)s”只能用小写字母、数字、下划线或短横线，最长 %(max)s 位，如 jishui_panel。") % {
+            "code": code_s, "max": CODE_MAX})
     else:
         existing = Catalogue.for_region(region).mode(region.path, code_s)
         if existing is not None:
-            owner = "本区域" if existing.region_id == region.pk else f"继承自{_owner(existing)}"
-            errors.append(f"代码“{code_s}”已在本区域的模式目录中（{existing.name}，{owner}）；要改名称或单价请编辑该模式。")
+            owner = (place_label(HERE) if existing.region_id == region.pk
+                     else gettext("继承自%(place)s") % {"place": place_label(_owner(existing))})
+            errors.append(gettext("代码“%(code)s”已在本区域的模式目录中（%(name)s，%(owner)s）；要改名称或单价请编辑该模式。") % {
+                "code": code_s, "name": existing.name, "owner": owner})
         below = TerminalMode.objects.filter(subtree_q("region__path", region.path), code=code_s).exclude(region=region)
         for m in below.select_related("region")[:1]:
-            errors.append(f"下级区域“{m.region.name if m.region else ''}”已有代码为“{code_s}”的模式，请换一个代码。")
+            errors.append(gettext("下级区域“%(region)s”已有代码为“%(code)s”的模式，请换一个代码。") % {
+                "region": m.region.name if m.region else "", "code": code_s})
     amount = _cost(unit_cost, errors)
     _check_fields(region, code_s, name_s, components_s, aliases_s, errors)
     if errors or amount is None:
@@ -349,10 +354,9 @@ def delete_mode(region: Region, code: str, *, actor: Any) -> TerminalMode | None
     e = entry(region, code)
     mode = e.mode
     if not e.own:
-        raise ValidationError(
-            f"模式“{mode.name}”继承自{e.source_name}，本区域没有自己的设置可删除；"
-            "不想再用它，请在默认模式规则中改选其他模式。"
-        )
+        raise ValidationError(gettext(
+            "模式“%(name)s”继承自%(place)s，本区域没有自己的设置可删除；不想再用它，请在默认模式规则中改选其他模式。"
+        ) % {"name": mode.name, "place": place_label(e.source_name)})
     before = audit.snapshot(mode, AUDIT_FIELDS)
     if e.inherited is not None:
         moved = list(TeachingClass.objects.filter(mode=mode).values_list("school_id", flat=True).distinct())
@@ -370,12 +374,18 @@ def delete_mode(region: Region, code: str, *, actor: Any) -> TerminalMode | None
     errors = []
     classes = TeachingClass.objects.filter(mode__in=rows).count()
     if classes:
-        errors.append(f"有 {classes} 个教学班使用模式“{mode.name}”，不能删除；请先把这些班改为其他模式。")
+        errors.append(ngettext(
+            "有 %(count)s 个教学班使用模式“%(name)s”，不能删除；请先把这些班改为其他模式。",
+            "有 %(count)s 个教学班使用模式“%(name)s”，不能删除；请先把这些班改为其他模式。", classes,
+        ) % {"count": classes, "name": mode.name})
     lines = ModeRule.objects.filter(subtree_q("region__path", region.path), mode_code=mode.code)
     n_lines = lines.count()
     if n_lines:
         places = "、".join(sorted(set(lines.values_list("region__name", flat=True)))[:5])
-        errors.append(f"默认模式规则中有 {n_lines} 行使用模式“{mode.name}”（{places}），不能删除；请先修改规则。")
+        errors.append(ngettext(
+            "默认模式规则中有 %(count)s 行使用模式“%(name)s”（%(places)s），不能删除；请先修改规则。",
+            "默认模式规则中有 %(count)s 行使用模式“%(name)s”（%(places)s），不能删除；请先修改规则。", n_lines,
+        ) % {"count": n_lines, "name": mode.name, "places": places})
     if errors:
         raise ValidationError(errors)
     removed = [m.region.name if m.region else "" for m in rows.select_related("region") if m.pk != mode.pk]

@@ -13,6 +13,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext
 
 from banbantong.core import audit
 from banbantong.core.scope import path_ids
@@ -74,7 +75,8 @@ def parse_lines(rows: Iterable[Mapping[str, Any]]) -> list[rules.RuleLine]:
         try:
             grade_min, grade_max = int(values["grade_min"]), int(values["grade_max"])
         except ValueError:
-            raise ValidationError(f"第 {i} 行：年级必须是 1–12 的整数。") from None
+            raise ValidationError(gettext("第 %(n)s 行：年级必须是 %(min)s–%(max)s 的整数。") % {
+                "n": i, "min": rules.GRADE_MIN, "max": rules.GRADE_MAX}) from None
         lines.append(rules.RuleLine(values["kind"], grade_min, grade_max, values["mode"]))
     return lines
 

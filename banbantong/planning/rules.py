@@ -10,6 +10,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
+from django.utils.translation import gettext
+
 COVERAGE_DECIMALS = 1
 CENT = Decimal("0.01")
 
@@ -21,7 +23,8 @@ LATER_PAYMENT_YEARS = 2
 
 
 class RuleError(ValueError):
-    """Bad planning input; the message is Chinese and says what to fix."""
+    """Bad planning input; the message says what to fix, in the active language (Chinese for the API
+    and the command line, which never switch)."""
 
 
 def coverage_percent(built: int, total: int) -> Decimal:
@@ -53,18 +56,19 @@ def parse_targets(raw: str | Sequence[object]) -> list[Decimal]:
     """'40,60,80,100' -> [40, 60, 80, 100]; each a percentage, rising, within 0–100."""
     items = [s.strip() for s in raw.replace("，", ",").split(",")] if isinstance(raw, str) else list(raw)
     if not items or items == [""]:
-        raise RuleError("请填写至少一个年度覆盖率目标，例如 40,60,80,100。")
+        raise RuleError(gettext("请填写至少一个年度覆盖率目标，例如 40,60,80,100。"))
     targets: list[Decimal] = []
     for i, item in enumerate(items, start=1):
         text = str(item).strip().rstrip("%％")
         try:
             value = Decimal(text)
         except (InvalidOperation, ValueError):
-            raise RuleError(f"第 {i} 个目标“{item}”不是数字。") from None
+            raise RuleError(gettext("第 %(n)s 个目标“%(item)s”不是数字。") % {"n": i, "item": item}) from None
         if not value.is_finite() or value < 0 or value > 100:
-            raise RuleError(f"第 {i} 个目标 {text}% 超出 0–100% 的范围。")
+            raise RuleError(gettext("第 %(n)s 个目标 %(value)s%% 超出 0–100%% 的范围。") % {"n": i, "value": text})
         if targets and value <= targets[-1]:
-            raise RuleError(f"目标必须逐年上升：第 {i} 个目标 {text}% 不高于上一年的 {targets[-1]}%。")
+            raise RuleError(gettext("目标必须逐年上升：第 %(n)s 个目标 %(value)s%% 不高于上一年的 %(previous)s%%。") % {
+                "n": i, "value": text, "previous": targets[-1]})
         targets.append(value)
     return targets
 
@@ -103,9 +107,9 @@ def payment_schedule(
     takes what is left, so the payments always add up to the amount to the cent.
     """
     if amount < 0:
-        raise RuleError("金额不能为负数。")
+        raise RuleError(gettext("金额不能为负数。"))
     if not (0 <= first_share <= 1) or not (0 <= later_share_of_remainder <= 1):
-        raise RuleError("付款比例应在 0–100% 之间。")
+        raise RuleError(gettext("付款比例应在 0–100% 之间。"))
     first = (amount * first_share).quantize(CENT, rounding=ROUND_HALF_UP)
     schedule = {install_year: first}
     remainder = amount - first
@@ -132,7 +136,7 @@ class BudgetFigures:
 def budget(total_classes: int, built: int, unit_cost: Decimal) -> BudgetFigures:
     """Xinyu: 880 classes, 233 built, 14,000 a class -> 12,320,000 total, 9,058,000 remaining."""
     if unit_cost < 0:
-        raise RuleError("每班单价不能为负数。")
+        raise RuleError(gettext("每班单价不能为负数。"))
     return BudgetFigures(
         total=unit_cost * total_classes,
         spent=unit_cost * built,
@@ -189,28 +193,30 @@ DEFAULT_RULE_LINES: tuple[RuleLine, ...] = (
 def check_rule_lines(
     lines: Sequence[RuleLine], *, kinds: dict[str, str], modes: dict[str, str]
 ) -> list[str]:
-    """Everything wrong with a region's rule, in Chinese, line by line (empty: the rule is fine).
+    """Everything wrong with a region's rule, in the active language, line by line (empty: the rule is fine).
 
     kinds and modes map the known codes to their names. Two lines of one school kind may not
     cover the same grade: which mode would a class of that grade get?
     """
     errors: list[str] = []
     if not lines:
-        return ["规则至少要有一行；要沿用上级或方案默认规则，请点“恢复沿用上级规则”。"]
+        return [gettext("规则至少要有一行；要沿用上级或方案默认规则，请点“恢复沿用上级规则”。")]
     for i, line in enumerate(lines, start=1):
         if line.kind not in kinds:
-            errors.append(f"第 {i} 行：请选择学校类型。")
+            errors.append(gettext("第 %(n)s 行：请选择学校类型。") % {"n": i})
         if not (GRADE_MIN <= line.grade_min <= GRADE_MAX and GRADE_MIN <= line.grade_max <= GRADE_MAX):
-            errors.append(f"第 {i} 行：年级应在 {GRADE_MIN}–{GRADE_MAX} 年级之间。")
+            errors.append(gettext("第 %(n)s 行：年级应在 %(min)s–%(max)s 年级之间。") % {
+                "n": i, "min": GRADE_MIN, "max": GRADE_MAX})
         elif line.grade_min > line.grade_max:
-            errors.append(f"第 {i} 行：起始年级 {line.grade_min} 大于结束年级 {line.grade_max}。")
+            errors.append(gettext("第 %(n)s 行：起始年级 %(min)s 大于结束年级 %(max)s。") % {
+                "n": i, "min": line.grade_min, "max": line.grade_max})
         if line.mode_code not in modes:
-            errors.append(f"第 {i} 行：模式“{line.mode_code}”不在模式目录中。")
+            errors.append(gettext("第 %(n)s 行：模式“%(mode)s”不在模式目录中。") % {"n": i, "mode": line.mode_code})
     for i, a in enumerate(lines, start=1):
         for j, b in enumerate(lines[i:], start=i + 1):
             if a.kind == b.kind and a.kind in kinds and a.grade_min <= b.grade_max and b.grade_min <= a.grade_max:
-                errors.append(
-                    f"第 {j} 行与第 {i} 行重叠：{kinds[a.kind]} {max(a.grade_min, b.grade_min)}–"
-                    f"{min(a.grade_max, b.grade_max)} 年级同时出现在两行中。"
-                )
+                errors.append(gettext("第 %(n)s 行与第 %(other)s 行重叠：%(kind)s %(min)s–%(max)s 年级同时出现在两行中。") % {
+                    "n": j, "other": i, "kind": kinds[a.kind],
+                    "min": max(a.grade_min, b.grade_min), "max": min(a.grade_max, b.grade_max),
+                })
     return errors

@@ -15,6 +15,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 from django.db.models import Count, Min, QuerySet, Sum
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from banbantong.core import audit
 from banbantong.core.models import AuditEntry
@@ -44,18 +45,20 @@ def _check_planner(actor: Any) -> None:
         getattr(actor, "read_only", False)
         or not (actor.is_superuser or actor.role == actor.Role.BUREAU_ADMIN)
     ):
-        raise PermissionDenied("只有局管理员可以修改规划、目标和经费。")
+        raise PermissionDenied(gettext("只有局管理员可以修改规划、目标和经费。"))
 
 
 def _money(value: object, what: str) -> Decimal | None:
+    """A non-negative amount, or None when left blank; `what` names the field in the message
+    (already in the active language)."""
     if value is None or value == "":
         return None
     try:
         amount = Decimal(str(value).replace(",", "").replace("，", ""))
     except InvalidOperation:
-        raise ValidationError(f"{what}“{value}”不是数字。") from None
+        raise ValidationError(gettext("%(what)s“%(value)s”不是数字。") % {"what": what, "value": value}) from None
     if not amount.is_finite() or amount < 0:
-        raise ValidationError(f"{what}不能为负数。")
+        raise ValidationError(gettext("%(what)s不能为负数。") % {"what": what})
     return amount
 
 
@@ -63,14 +66,15 @@ def find_region(name: str, user: Any = None) -> Region:
     """A region by name, or by a path of names like 吉安市/吉水县 when the name is not unique."""
     parts = [p.strip() for p in name.replace("／", "/").split("/") if p.strip()]
     if not parts:
-        raise ValidationError("请指定区域名称。")
+        raise ValidationError(gettext("请指定区域名称。"))
     qs = Region.objects.for_user(user) if user is not None else Region.objects.all()
     matches = [r for r in qs.filter(name=parts[-1]) if not parts[:-1] or r.full_name.endswith("".join(parts))]
     if not matches:
-        raise ValidationError(f"找不到区域“{name}”。")
+        raise ValidationError(gettext("找不到区域“%(name)s”。") % {"name": name})
     if len(matches) > 1:
         names = "、".join(r.full_name for r in matches)
-        raise ValidationError(f"有多个区域叫“{name}”：{names}；请写成 上级/名称 的形式。")
+        raise ValidationError(gettext("有多个区域叫“%(name)s”：%(names)s；请写成 上级/名称 的形式。") % {
+            "name": name, "names": names})
     return matches[0]
 
 
@@ -94,10 +98,12 @@ def _first_data_year(region: Region) -> int | None:
 
 def _check_year(region: Region, year: int) -> None:
     if not (EARLIEST_YEAR <= year <= LATEST_YEAR):
-        raise ValidationError(f"年份 {year} 不合理，应在 {EARLIEST_YEAR}–{LATEST_YEAR} 之间。")
+        raise ValidationError(gettext("年份 %(year)s 不合理，应在 %(earliest)s–%(latest)s 之间。") % {
+            "year": year, "earliest": EARLIEST_YEAR, "latest": LATEST_YEAR})
     first = _first_data_year(region)
     if first is not None and year < first:
-        raise ValidationError(f"起始年份 {year} 早于本区域建设记录的开始年份 {first}。")
+        raise ValidationError(gettext("起始年份 %(year)s 早于本区域建设记录的开始年份 %(first)s。") % {
+            "year": year, "first": first})
 
 
 @transaction.atomic
@@ -112,7 +118,8 @@ def set_targets(region: Region, raw_targets: str | Sequence[object], *, start_ye
     before = {str(t.year): str(t.percent) for t in region.targets.all()}
     earlier = region.targets.filter(year__lt=start_year).order_by("-year").first()
     if earlier is not None and targets[0] < earlier.percent:
-        raise ValidationError(f"{start_year} 年的目标 {targets[0]}% 低于 {earlier.year} 年已定的 {earlier.percent}%。")
+        raise ValidationError(gettext("%(year)s 年的目标 %(target)s%% 低于 %(earlier_year)s 年已定的 %(earlier)s%%。") % {
+            "year": start_year, "target": targets[0], "earlier_year": earlier.year, "earlier": earlier.percent})
     region.targets.filter(year__gte=start_year).delete()
     created = CoverageTarget.objects.bulk_create(
         CoverageTarget(region=region, year=start_year + i, percent=t) for i, t in enumerate(targets)
@@ -147,9 +154,10 @@ def prepare_plan(
     try:
         year = int(str(start_year))
     except ValueError:
-        raise ValidationError(f"起始年份“{start_year}”不是年份。") from None
+        raise ValidationError(gettext("起始年份“%(year)s”不是年份。") % {"year": start_year}) from None
     _check_year(region, year)
-    return PlanInput(region, parsed, year, _money(budget_per_year, "每年预算上限"), _money(unit_cost, "每班单价"))
+    return PlanInput(region, parsed, year, _money(budget_per_year, gettext("每年预算上限")),
+                     _money(unit_cost, gettext("每班单价")))
 
 
 def run_planner(user: Any, spec: PlanInput) -> PlanResult:
@@ -181,7 +189,7 @@ def run_planner(user: Any, spec: PlanInput) -> PlanResult:
         cost = spec.unit_cost if spec.unit_cost is not None else book.catalogue.cost(path, code)
         candidates.append(Candidate(cid, school_id, grade, code, cost))
     if total == 0:
-        raise ValidationError(f"{region.name} 没有教学班，无法规划。请先导入调查表。")
+        raise ValidationError(gettext("%(region)s 没有教学班，无法规划。请先导入调查表。") % {"region": region.name})
     costs = unit_costs(region)
     return plan_rollout(
         schools=[SchoolInfo(s["id"], s["name"], s["kind"], s["is_rural"], s["classes"], s["built"]) for s in schools.values()],
@@ -237,7 +245,8 @@ def adopt_scenario(scenario: Scenario, *, actor: Any) -> int:
     _check_planner(actor)
     scenario = Scenario.objects.select_for_update().get(pk=scenario.pk)
     if scenario.adopted_at is not None:
-        raise ValidationError(f"方案“{scenario.name}”已于 {timezone.localtime(scenario.adopted_at):%Y-%m-%d} 采用。")
+        raise ValidationError(gettext("方案“%(name)s”已于 %(date)s 采用。") % {
+            "name": scenario.name, "date": f"{timezone.localtime(scenario.adopted_at):%Y-%m-%d}"})
     by_year: dict[int, list[int]] = {}
     for klass_id, year in scenario.items.values_list("klass_id", "year"):
         by_year.setdefault(year, []).append(klass_id)
@@ -270,18 +279,19 @@ def bulk_set_status(
     from banbantong.org.services import is_backwards, refresh_school_counts
 
     if actor is not None and getattr(actor, "read_only", False):
-        raise PermissionDenied("审计员账号只读，不能修改数据。")
+        raise PermissionDenied(gettext("审计员账号只读，不能修改数据。"))
     if status not in TeachingClass.Status.values:
-        raise ValidationError(f"未知的建设状态：{status}")
+        raise ValidationError(gettext("未知的建设状态：%(status)s") % {"status": status})
     if status == TeachingClass.Status.PLANNED:
         # 已规划 always carries the year the class is to be equipped (issue: status lifecycle).
         if planned_year is None:
-            raise ValidationError("设为“已规划”时必须填写计划建设年份。")
+            raise ValidationError(gettext("设为“已规划”时必须填写计划建设年份。"))
         if not (EARLIEST_YEAR <= planned_year <= LATEST_YEAR):
-            raise ValidationError(f"计划建设年份 {planned_year} 不合理，应在 {EARLIEST_YEAR}–{LATEST_YEAR} 之间。")
+            raise ValidationError(gettext("计划建设年份 %(year)s 不合理，应在 %(earliest)s–%(latest)s 之间。") % {
+                "year": planned_year, "earliest": EARLIEST_YEAR, "latest": LATEST_YEAR})
     on = on or timezone.localdate()
     if on > timezone.localdate():
-        raise ValidationError(f"变更日期 {on} 晚于今天：只能登记已经发生的变更。")
+        raise ValidationError(gettext("变更日期 %(date)s 晚于今天：只能登记已经发生的变更。") % {"date": on})
     with transaction.atomic():
         # Re-select by id: the caller's queryset may carry joins and orderings of a list page.
         rows = list(
@@ -292,7 +302,7 @@ def bulk_set_status(
             .only("id", "status", "built_year", "planned_year", "school__region_path", "school_id")
         )
         if any(is_backwards(c.status, status) for c in rows) and not reason.strip():
-            raise ValidationError("部分班级的建设状态将回退，必须填写原因。")
+            raise ValidationError(gettext("部分班级的建设状态将回退，必须填写原因。"))
         real_actor = actor if getattr(actor, "is_authenticated", False) else None
         from banbantong.core import context
 
@@ -340,15 +350,15 @@ MAX_LATER_YEARS = 10
 
 
 def _share(value: object, what: str) -> Decimal:
-    """'40', '40%' or '0.4' -> 0.40; within 0–100%."""
+    """'40', '40%' or '0.4' -> 0.40; within 0–100%. `what` is in the active language."""
     text = str(value if value is not None else "").strip().rstrip("%％")
     amount = _money(text, what)
     if amount is None:
-        raise ValidationError(f"请填写{what}。")
+        raise ValidationError(gettext("请填写%(what)s。") % {"what": what})
     if amount > 1:
         amount = amount / 100  # "40" means 40%
     if amount > 1:
-        raise ValidationError(f"{what}应在 0–100% 之间。")
+        raise ValidationError(gettext("%(what)s应在 0–100%% 之间。") % {"what": what})
     return amount.quantize(Decimal("0.0001"))
 
 
@@ -359,16 +369,16 @@ def set_payment_terms(
     """The region's payment terms (seeds: 40% in the installation year, then 50% of the rest in
     each of the next two years); its subregions follow them unless they set their own."""
     _check_planner(actor)
-    first = _share(first_share, "安装当年支付比例")
-    later = _share(later_share_of_remainder, "其后每年支付余款比例")
+    first = _share(first_share, gettext("安装当年支付比例"))
+    later = _share(later_share_of_remainder, gettext("其后每年支付余款比例"))
     try:
         years = int(str(later_years).strip())
     except ValueError:
-        raise ValidationError(f"其后付款年数“{later_years}”不是整数。") from None
+        raise ValidationError(gettext("其后付款年数“%(years)s”不是整数。") % {"years": later_years}) from None
     if not (0 <= years <= MAX_LATER_YEARS):
-        raise ValidationError(f"其后付款年数应在 0–{MAX_LATER_YEARS} 年之间。")
+        raise ValidationError(gettext("其后付款年数应在 0–%(max)s 年之间。") % {"max": MAX_LATER_YEARS})
     if years == 0 and first != 1:
-        raise ValidationError("其后不再付款时，安装当年须付清（100%）。")
+        raise ValidationError(gettext("其后不再付款时，安装当年须付清（100%）。"))
     terms, _ = PaymentTerms.objects.select_for_update().get_or_create(region=region)
     fields = ["first_share", "later_share_of_remainder", "later_years"]
     before = audit.snapshot(terms, fields)
@@ -386,7 +396,7 @@ def budget_report(
     Contracts: the classes still to build, in the year their plan gives (已规划 with a year), and
     the rest in install_year (default: this year). Each contract is paid on the region's terms.
     """
-    cost_override = _money(unit_cost, "每班单价")
+    cost_override = _money(unit_cost, gettext("每班单价"))
     book = RuleBook()  # each school's own region's rule and catalogue: a county may have its own
     catalogue = book.catalogue
     install_year = install_year or timezone.localdate().year
@@ -408,7 +418,7 @@ def budget_report(
         year = planned_year if status == TeachingClass.Status.PLANNED and planned_year else install_year
         contracts[year] = contracts.get(year, Decimal(0)) + cost
     if n_total == 0:
-        raise ValidationError(f"{region.name} 没有教学班，无法测算经费。")
+        raise ValidationError(gettext("%(region)s 没有教学班，无法测算经费。") % {"region": region.name})
     terms = payment_terms(region)
     payments: dict[int, Decimal] = {}
     per_contract = []
@@ -491,32 +501,32 @@ def add_funding(region: Region, *, actor: Any, data: Any) -> FundingSource:
     _check_planner(actor)
     kind = (data.get("kind") or "").strip()
     if kind not in FundingSource.Kind.values:
-        raise ValidationError("请选择经费来源。")
+        raise ValidationError(gettext("请选择经费来源。"))
     try:
         year = int(str(data.get("year") or "").strip())
     except ValueError:
-        raise ValidationError("请填写年份。") from None
+        raise ValidationError(gettext("请填写年份。")) from None
     if not (EARLIEST_YEAR <= year <= LATEST_YEAR):
-        raise ValidationError(f"年份 {year} 不合理。")
+        raise ValidationError(gettext("年份 %(year)s 不合理。") % {"year": year})
     note = (data.get("note") or "").strip()[:200]
     if kind == FundingSource.Kind.PER_PUPIL_FUNDS:
-        per_pupil = _money(data.get("per_pupil_amount"), "生均标准")
-        share = _money(data.get("share"), "统筹比例")
+        per_pupil = _money(data.get("per_pupil_amount"), gettext("生均标准"))
+        share = _money(data.get("share"), gettext("统筹比例"))
         try:
             pupils = int(str(data.get("pupils") or "").strip())
         except ValueError:
-            raise ValidationError("请填写学生数（整数）。") from None
+            raise ValidationError(gettext("请填写学生数（整数）。")) from None
         if per_pupil is None or share is None or pupils < 0:
-            raise ValidationError("生均公用经费需要学生数、生均标准和统筹比例。")
+            raise ValidationError(gettext("生均公用经费需要学生数、生均标准和统筹比例。"))
         if share > 1:
             share = share / 100  # "10" means 10%
         amount = (Decimal(pupils) * per_pupil * share).quantize(rules.CENT)
         source = FundingSource.objects.create(region=region, year=year, kind=kind, amount=amount, pupils=pupils,
                                               per_pupil_amount=per_pupil, share=share, note=note)
     else:
-        amount_in = _money(data.get("amount"), "金额")
+        amount_in = _money(data.get("amount"), gettext("金额"))
         if amount_in is None:
-            raise ValidationError("请填写金额。")
+            raise ValidationError(gettext("请填写金额。"))
         source = FundingSource.objects.create(region=region, year=year, kind=kind, amount=amount_in, note=note)
     audit.record(audit.Action.CREATE, source, actor=actor, after=audit.snapshot(source))
     return source

@@ -81,7 +81,7 @@ def _check_admin(actor: Any) -> None:
     if actor is not None and (
         getattr(actor, "read_only", False) or not (actor.is_superuser or actor.role == actor.Role.BUREAU_ADMIN)
     ):
-        raise PermissionDenied("只有局管理员可以确认班班通模式。")
+        raise PermissionDenied(gettext("只有局管理员可以确认班班通模式。"))
 
 
 def confirm_suggested_modes(classes: QuerySet[TeachingClass], *, actor: Any) -> int:
