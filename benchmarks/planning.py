@@ -12,6 +12,9 @@ four years, plus 已规划/在建 transitions for some classes still to build. T
 - `run_planner(prepare_plan(province, "40,60,80,100", this year, budget cap))` with a yearly cap
   low enough that at least one year falls short;                         anchor: < 10 s per run
 - `coverage()` with the school level read as well (15,000 school rows);  anchor: p95 < 100 ms
+- for comparison, the history after the as-of date summed per school and mode (what the
+  month-end roll-ups of org.history_months replace), and the first report as of five months
+  nobody asked about yet (each writes its month's rows once);
 - `save_scenario` once (it plans, then writes one ScenarioItem per class assigned), and
   `budget_report` for the province.
 
@@ -256,7 +259,7 @@ def run(args: argparse.Namespace) -> None:
     from django.utils import timezone
 
     from banbantong.accounts.models import User
-    from banbantong.org.history_months import built_after
+    from banbantong.org.history_months import built_after, month_end
     from banbantong.org.models import ClassHistoryMonth, Region, TeachingClass
     from banbantong.planning import services
     from banbantong.planning.coverage import coverage
@@ -286,7 +289,7 @@ def run(args: argparse.Namespace) -> None:
         f"({regions:,} regions), {world.schools:,} schools, {world.classes:,} classes "
         f"({world.built * 100 / world.classes:.1f}% built, {history.planned:,} 已规划, {history.building:,} 在建); "
         f"{history.changes:,} status changes ({history.built_changes:,} 未建→已建 over {HISTORY_YEARS} years, "
-        f"{history.after_as_of:,} after {as_of}; {ClassHistoryMonth.objects.count():,} month-end roll-up rows); county 「{county.name}」 {county_classes:,} classes; "
+        f"{history.after_as_of:,} after {as_of}); county 「{county.name}」 {county_classes:,} classes; "
         f"loaded in {world.seconds + history.seconds:.1f} s{'; (VACUUM) ANALYZE run' if analyzed else '; no ANALYZE'}"
     )
     print(f"load average before measuring: {load()} (other processes on the machine skew the figures)")
@@ -335,6 +338,19 @@ def run(args: argparse.Namespace) -> None:
     ))
     if _sums(history_after()) != _sums(taken_back):
         raise SystemExit("the month-end roll-ups and the history disagree")
+
+    # The first report as of a day in a month nobody asked about writes that month's rows (once).
+    firsts = [as_of - dt.timedelta(days=31 * k) for k in range(1, 6)]
+    first_samples = []
+    for when in firsts:
+        t0 = time.perf_counter()
+        coverage(province_admin, province, as_of=when)
+        first_samples.append((time.perf_counter() - t0) * 1000)
+    rows.append(Row(
+        "coverage() province, first report as of a new month (writes its rows)", first_samples, "—", None,
+        0, 0.0, "", 0.0, note=f"{len(firsts)} months before {as_of}, one call each; "
+                             f"{ClassHistoryMonth.objects.filter(month__in={month_end(d) for d in firsts}).count():,} rows written",
+    ))
 
     client = Client()
     client.force_login(province_admin)

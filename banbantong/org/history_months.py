@@ -8,16 +8,19 @@ count minus `built_after` at the end of D's month minus the changes between D an
 end: one row per school and mode plus at most a month of history. For a province two years
 back that replaces summing ~27,000 history rows.
 
-Rows are kept for every month end from the epoch (`ClassHistoryEpoch`: the month end before the
-earliest dated change) on, but for the last MONTHS_KEPT months only, and only where the figure is
-not zero; a missing row is zero. A date before the epoch reads the epoch's rows (nothing happened
-between them); a date older than the months kept reads the history after it directly (correct,
-and as slow as before the roll-ups). The bound keeps the table at most MONTHS_KEPT rows per school
-and mode whatever the history's span: a survey dates classes built in 2010 at the end of 2010,
-and dense month rows from then on would be ~190 per school and mode. The rows are written only by
-`refresh_history_months`, which `org.services.refresh_class_rollups` calls for the schools a
-write touched, in its transaction — after copying the history's fields, which every writer of
-history already has it do.
+Rows exist only for the month ends someone asked about (`ClassHistoryMonthKept`), within the
+last MONTHS_KEPT months: the first report as of a day in a month writes that month's rows (one
+`INSERT … SELECT` over the history after it: the cost of one report without them), every later
+one reads them. Bureaus ask about a handful of month ends (last December, the ends of the plan's
+years), so the table stays a few rows per school and mode, and a survey import that dates
+classes built since 2010 writes none. A date in the current month reads its month of history
+directly; a date older than the months kept reads the history after it (correct, and as slow as
+before the roll-ups).
+
+Every write that changes a school's history or classes ends in `refresh_history_months` (through
+`org.services.refresh_class_rollups`, after the history's fields are copied), which rewrites that
+school's rows of the months kept in the same transaction. A month being written and a write
+landing at the same time are ordered by a lock (see `_keep` and `_lock_for_writers`).
 """
 
 from __future__ import annotations
@@ -27,29 +30,23 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from django.db import connection
-from django.db.models import Max, Min, Sum
+from django.db import connection, transaction
+from django.db.models import Sum
 from django.utils import timezone
 
 from banbantong.core.bulk import raw_rows
 from banbantong.core.scope import scope_of, subtree_q
-from banbantong.org.models import ClassHistoryEpoch, ClassHistoryMonth, ClassStatusChange
+from banbantong.org.models import ClassHistoryMonth, ClassHistoryMonthKept, ClassStatusChange
 
 # The copied fields a row is keyed by, in the order of the read index and of coverage's groups.
 KEY = ("region_path", "mode_id", "kind", "is_rural", "school_id")
 
+# Five years of month ends: a plan's span and the years before it. Older dates read the history.
+MONTHS_KEPT = 60
+
 
 def month_end(day: dt.date) -> dt.date:
     return day.replace(day=calendar.monthrange(day.year, day.month)[1])
-
-
-def previous_month_end(day: dt.date) -> dt.date:
-    return day.replace(day=1) - dt.timedelta(days=1)
-
-
-# Five years of month ends: a plan's span and the years before it (a bureau prints last December's
-# figure, or the one of the year the programme started).
-MONTHS_KEPT = 60
 
 
 def oldest_kept(today: dt.date) -> dt.date:
@@ -58,112 +55,15 @@ def oldest_kept(today: dt.date) -> dt.date:
     return month_end(dt.date(year, month + 1, 1))
 
 
-def month_ends(first: dt.date, last: dt.date) -> list[dt.date]:
-    """The month ends from first's month to last's month, both included."""
-    out: list[dt.date] = []
-    m = month_end(first)
-    while m <= last:
-        out.append(m)
-        m = month_end(m + dt.timedelta(days=1))
-    return out
-
-
-def built_after_rows(changes: Sequence[tuple[dt.date, int]], lowest: dt.date) -> list[tuple[dt.date, int]]:
-    """The (month end, built_after) rows of one school and mode from its dated built steps
-    (date, +1/-1), from the month end `lowest` on (the epoch, or the oldest kept), the zero ones
-    left out. The rule the SQL of `refresh_history_months` implements (tests hold the two
-    equal); the migration fills existing data with it."""
-    if not changes:
-        return []
-    steps = sorted(changes)
-    after = sum(delta for _, delta in steps)
-    out: list[tuple[dt.date, int]] = []
-    i = 0
-    for m in month_ends(lowest, previous_month_end(steps[-1][0])):
-        while i < len(steps) and steps[i][0] <= m:
-            after -= steps[i][1]
-            i += 1
-        if after:
-            out.append((m, after))
-    return out
-
-
-def refresh_history_months(school_ids: Sequence[int]) -> None:
-    """Rewrite these schools' month rows from their history (whose built steps and place are
-    already copied), moving the epoch back first when the history now starts earlier."""
-    if not school_ids:
-        return
-    ClassHistoryMonth.objects.filter(school_id__in=school_ids).delete()
-    first = ClassStatusChange.objects.aggregate(m=Min("changed_on"))["m"]
-    if first is None:  # no history anywhere: nothing to take back
-        return
-    epoch = _move_epoch(previous_month_end(first))
-    lowest = max(epoch, oldest_kept(timezone.localdate()))
-    last = (
-        ClassStatusChange.objects.filter(school_id__in=school_ids).exclude(built_delta=0)
-        .aggregate(m=Max("changed_on"))["m"]
-    )
-    months = month_ends(lowest, previous_month_end(last)) if last is not None else []
-    if not months:
-        return
-    qn = connection.ops.quote_name
-    t_month, t_change = qn(ClassHistoryMonth._meta.db_table), qn(ClassStatusChange._meta.db_table)
-    adapt = connection.ops.adapt_datefield_value
-    key = ", ".join(KEY)
-    values = ", ".join(["(%s)"] * len(months))
-    ids = ", ".join(["%s"] * len(school_ids))
-    # One INSERT … SELECT: each change counts in every month end before it; the database groups.
-    sql = (
-        f"WITH m(month) AS (VALUES {values}) "  # noqa: S608 - table names and placeholders only
-        f"INSERT INTO {t_month} ({key}, month, built_after) "
-        f"SELECT {', '.join('h.' + k for k in KEY)}, m.month, SUM(h.built_delta) "
-        f"FROM {t_change} h JOIN m ON h.changed_on > m.month "
-        f"WHERE h.school_id IN ({ids}) AND h.built_delta <> 0 "
-        f"GROUP BY {', '.join('h.' + k for k in KEY)}, m.month HAVING SUM(h.built_delta) <> 0"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*(adapt(m) for m in months), *school_ids])
-
-
-def _move_epoch(wanted: dt.date) -> dt.date:
-    """The epoch, created or moved back to `wanted`. The months gained copy the rows at the old
-    epoch: no change of another school lies between (the old epoch preceded them all)."""
-    # Read unlocked: nearly every write leaves the epoch where it is, and a lock here would queue
-    # every concurrent writer behind one row. Only a move locks, and looks again.
-    current = ClassHistoryEpoch.objects.filter(pk=1).values_list("month", flat=True).first()
-    if current is not None and current <= wanted:
-        return current
-    _, created = ClassHistoryEpoch.objects.get_or_create(pk=1, defaults={"month": wanted})
-    if created:
-        return wanted
-    row = ClassHistoryEpoch.objects.select_for_update().get(pk=1)
-    if row.month <= wanted:
-        return row.month
-    table = connection.ops.quote_name(ClassHistoryMonth._meta.db_table)
-    adapt = connection.ops.adapt_datefield_value
-    key = ", ".join(KEY)
-    with connection.cursor() as cursor:
-        for m in month_ends(max(wanted, oldest_kept(timezone.localdate())), previous_month_end(row.month)):
-            cursor.execute(
-                f"INSERT INTO {table} ({key}, month, built_after) "  # noqa: S608 - names only
-                f"SELECT {key}, %s, built_after FROM {table} WHERE month = %s",
-                [adapt(m), adapt(row.month)],
-            )
-    row.month = wanted
-    row.save(update_fields=["month"])
-    return wanted
-
-
 def built_after(user: Any, root_path: str, as_of: dt.date) -> list[tuple[Any, ...]]:
     """(region_path, mode_id, kind, is_rural, school_id, n) for the schools under root_path the
     user may see: n classes of that mode entered 已建/已验收 after as_of, net (zeros may be left
     out; a school and mode may come twice)."""
-    epoch = ClassHistoryEpoch.objects.filter(pk=1).values_list("month", flat=True).first()
-    if epoch is None:  # no history kept: whatever there is (nothing, normally) is read directly
+    today = timezone.localdate()
+    cut = month_end(as_of)
+    if cut >= month_end(today) or cut < oldest_kept(today):
         return _changes(user, root_path, as_of, None)
-    cut = max(month_end(as_of), epoch)
-    if cut < oldest_kept(timezone.localdate()):  # older than the rows kept: the history itself
-        return _changes(user, root_path, as_of, None)
+    _keep(cut)
     rows = raw_rows(
         scope_of(user).filter(
             ClassHistoryMonth.objects.filter(subtree_q("region_path", root_path), month=cut).order_by(),
@@ -185,3 +85,69 @@ def _changes(user: Any, root_path: str, after: dt.date, until: dt.date | None) -
             region_path_field="region_path", school_field="school_id",
         ).values(*KEY).annotate(n=Sum("built_delta")).values_list(*KEY, "n")
     )
+
+
+def _keep(month: dt.date) -> None:
+    """Write the rows of a month end nobody asked about before, once."""
+    if ClassHistoryMonthKept.objects.filter(month=month).exists():
+        return
+    qn = connection.ops.quote_name
+    kept, rows, history = (qn(m._meta.db_table) for m in (ClassHistoryMonthKept, ClassHistoryMonth, ClassStatusChange))
+    when = connection.ops.adapt_datefield_value(month)
+    key = ", ".join(KEY)
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # Waits for writers already refreshing (ROW EXCLUSIVE, see _lock_for_writers) to commit,
+            # and holds new ones until this month is written: its rows then see every change, and
+            # every later refresh sees the month. Also one month writer at a time.
+            cursor.execute(f"LOCK TABLE {kept} IN SHARE ROW EXCLUSIVE MODE")
+        # On SQLite the transaction began IMMEDIATE (settings), holding the single write lock
+        # before anything is read: ordered with writers the same way.
+        cursor.execute(f"INSERT INTO {kept} (month) VALUES (%s) ON CONFLICT (month) DO NOTHING", [when])  # noqa: S608
+        if cursor.rowcount != 1:  # written meanwhile by another request
+            return
+        cursor.execute(
+            f"INSERT INTO {rows} ({key}, month, built_after) "  # noqa: S608 - names and placeholders only
+            f"SELECT {key}, %s, SUM(built_delta) FROM {history} "
+            f"WHERE changed_on > %s AND built_delta <> 0 GROUP BY {key} HAVING SUM(built_delta) <> 0",
+            [when, when],
+        )
+        # Months that fell out of the window are dropped as the window moves.
+        oldest = connection.ops.adapt_datefield_value(oldest_kept(timezone.localdate()))
+        cursor.execute(f"DELETE FROM {rows} WHERE month < %s", [oldest])  # noqa: S608
+        cursor.execute(f"DELETE FROM {kept} WHERE month < %s", [oldest])  # noqa: S608
+
+
+def _lock_for_writers() -> None:
+    """A writer's side of the lock in _keep: writers do not wait for each other, only for a month
+    being written (PostgreSQL; SQLite has one writer at a time anyway)."""
+    if connection.vendor == "postgresql":
+        table = connection.ops.quote_name(ClassHistoryMonthKept._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.execute(f"LOCK TABLE {table} IN ROW EXCLUSIVE MODE")
+
+
+def refresh_history_months(school_ids: Sequence[int]) -> None:
+    """Rewrite these schools' rows of the months kept from their history (whose built steps and
+    place are already copied), in the caller's transaction."""
+    if not school_ids:
+        return
+    _lock_for_writers()
+    ClassHistoryMonth.objects.filter(school_id__in=school_ids).delete()
+    oldest = oldest_kept(timezone.localdate())
+    if not ClassHistoryMonthKept.objects.filter(month__gte=oldest).exists():
+        return
+    qn = connection.ops.quote_name
+    kept, rows, history = (qn(m._meta.db_table) for m in (ClassHistoryMonthKept, ClassHistoryMonth, ClassStatusChange))
+    key = ", ".join(KEY)
+    ids = ", ".join(["%s"] * len(school_ids))
+    # One INSERT … SELECT: each change counts in every month kept before it; the database groups.
+    sql = (
+        f"INSERT INTO {rows} ({key}, month, built_after) "  # noqa: S608 - names and placeholders only
+        f"SELECT {', '.join('h.' + k for k in KEY)}, m.month, SUM(h.built_delta) "
+        f"FROM {history} h JOIN {kept} m ON h.changed_on > m.month "
+        f"WHERE m.month >= %s AND h.school_id IN ({ids}) AND h.built_delta <> 0 "
+        f"GROUP BY {', '.join('h.' + k for k in KEY)}, m.month HAVING SUM(h.built_delta) <> 0"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [connection.ops.adapt_datefield_value(oldest), *school_ids])

@@ -281,8 +281,9 @@ class ClassRollup(models.Model):
 
 class ClassHistoryMonth(models.Model):
     """A school's net classes of one mode that entered 已建/已验收 after a month end (a roll-up of
-    `ClassStatusChange`, never edited): coverage as of a past date reads one of these per school
-    and mode instead of all the history after the date. See `org.history_months`."""
+    `ClassStatusChange`, never edited), for the month ends in `ClassHistoryMonthKept`: coverage as
+    of a past date reads one of these per school and mode instead of all the history after the
+    date. See `org.history_months`."""
 
     school = models.ForeignKey(School, on_delete=models.CASCADE, related_name="+")
     mode = models.ForeignKey("planning.TerminalMode", null=True, blank=True, on_delete=models.SET_NULL,
@@ -304,11 +305,10 @@ class ClassHistoryMonth(models.Model):
         return f"{self.school_id}/{self.mode_id} {self.month}: {self.built_after:+d}"
 
 
-class ClassHistoryEpoch(models.Model):
-    """One row: the month end from which `ClassHistoryMonth` rows are complete (the month end
-    before the earliest dated change)."""
+class ClassHistoryMonthKept(models.Model):
+    """A month end whose `ClassHistoryMonth` rows are written (someone asked about it)."""
 
-    month = models.DateField()
+    month = models.DateField(unique=True)
 
     def __str__(self) -> str:
         return str(self.month)
