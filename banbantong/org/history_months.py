@@ -55,35 +55,38 @@ def oldest_kept(today: dt.date) -> dt.date:
     return month_end(dt.date(year, month + 1, 1))
 
 
-def built_after(user: Any, root_path: str, as_of: dt.date) -> list[tuple[Any, ...]]:
-    """(region_path, mode_id, kind, is_rural, school_id, n) for the schools under root_path the
-    user may see: n classes of that mode entered 已建/已验收 after as_of, net (zeros may be left
-    out; a school and mode may come twice)."""
+def built_after(user: Any, root_path: str, as_of: dt.date, by: Sequence[str] = KEY) -> list[tuple[Any, ...]]:
+    """(*by, n) for the schools under root_path the user may see: n classes entered 已建/已验收
+    after as_of, net, summed by the fields `by` (some of KEY) — coverage's groups for its tree,
+    the school for its school rows. Zeros may be left out; a key may come twice (once from the
+    month's rows, once from the days after as_of in that month)."""
     today = timezone.localdate()
     cut = month_end(as_of)
     if cut >= month_end(today) or cut < oldest_kept(today):
-        return _changes(user, root_path, as_of, None)
+        return _changes(user, root_path, as_of, None, by)
     _keep(cut)
     rows = raw_rows(
         scope_of(user).filter(
             ClassHistoryMonth.objects.filter(subtree_q("region_path", root_path), month=cut).order_by(),
             region_path_field="region_path", school_field="school_id",
-        ).values_list(*KEY, "built_after")
+        ).values(*by).annotate(n=Sum("built_after")).values_list(*by, "n")
     )
     if cut > as_of:
-        rows += _changes(user, root_path, as_of, cut)
+        rows += _changes(user, root_path, as_of, cut, by)
     return rows
 
 
-def _changes(user: Any, root_path: str, after: dt.date, until: dt.date | None) -> list[tuple[Any, ...]]:
-    """The history in (after, until], summed by KEY, from the date-led covering index."""
+def _changes(
+    user: Any, root_path: str, after: dt.date, until: dt.date | None, by: Sequence[str]
+) -> list[tuple[Any, ...]]:
+    """The history in (after, until], summed by `by`, from the date-led covering index."""
     window = {"changed_on__gt": after} | ({"changed_on__lte": until} if until else {})
     return raw_rows(
         scope_of(user).filter(
             ClassStatusChange.objects.filter(subtree_q("region_path", root_path), **window)
             .exclude(built_delta=0).order_by(),
             region_path_field="region_path", school_field="school_id",
-        ).values(*KEY).annotate(n=Sum("built_delta")).values_list(*KEY, "n")
+        ).values(*by).annotate(n=Sum("built_delta")).values_list(*by, "n")
     )
 
 

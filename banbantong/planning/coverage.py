@@ -80,8 +80,7 @@ class CoverageReport:
     # The school level is read only when a caller wants its rows (export, API with
     # schools=true): a province has 15,000 of them, and the tables above need none.
     _user: Any = None
-    # As of a past date: (place, mode, kind, rural, school, n) classes built after it, taken back.
-    _built_after: list[tuple[Any, ...]] = field(default_factory=list)
+    _past: bool = False  # as_of is before today: what was built after it is taken back
     _schools_loaded: bool = False
 
     def levels(self) -> dict[str, list[Node]]:
@@ -109,8 +108,9 @@ class CoverageReport:
         # As of a past date, each school's classes built after it are taken back: the rows the
         # report's own figures were taken back with, summed by school.
         taken_back: dict[int, int] = defaultdict(int)
-        for _path, _mode, _kind, _rural, school_id, n in self._built_after:
-            taken_back[school_id] += n
+        if self.as_of is not None and self._past:
+            for school_id, n in built_after(self._user, self.root.path, self.as_of, by=("school_id",)):
+                taken_back[school_id] += n
         rows = raw_rows(
             School.objects.for_user(self._user).filter(subtree_q("region_path", self.root.path)).order_by()
             .values_list("id", "name", "region_path", "class_count", "built_count")
@@ -215,13 +215,14 @@ def _coverage(user: Any, region: Region, *, as_of: dt.date | None = None) -> Cov
             .values_list(*GROUP, "c", "b")
         )
     }
-    # As of a past date: minus what was built after it, per school and mode from the month-end
-    # roll-ups plus at most a month of history (org.history_months), kept for the school rows.
-    taken_back = built_after(user, region.path, as_of) if as_of is not None and as_of < timezone.localdate() else []
-    for path, mode_id, kind, rural, _school_id, n in taken_back:
-        row = groups.get((path, mode_id, kind, rural))
-        if row is not None:
-            row[1] -= n
+    # As of a past date: minus what was built after it, by place, mode and kind, from the
+    # month-end roll-ups plus at most a month of history (org.history_months).
+    past = as_of is not None and as_of < timezone.localdate()
+    if as_of is not None and past:
+        for path, mode_id, kind, rural, n in built_after(user, region.path, as_of, by=GROUP):
+            row = groups.get((path, mode_id, kind, rural))
+            if row is not None:
+                row[1] -= n
 
     regions = raw_rows(
         Region.objects.for_user(user).filter(subtree_q("path", region.path)).order_by()
@@ -273,7 +274,7 @@ def _coverage(user: Any, region: Region, *, as_of: dt.date | None = None) -> Cov
         return {k: Counts(total, max(0, built)) for k, (total, built) in table.items()}
 
     return CoverageReport(
-        root=nodes[region.path], as_of=as_of, _built_after=taken_back,
+        root=nodes[region.path], as_of=as_of, _past=past,
         by_mode=counts(by_mode), by_kind=counts(by_kind), by_area=counts(by_area), _user=user,
     )
 
