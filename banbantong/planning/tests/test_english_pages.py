@@ -72,6 +72,9 @@ def test_modes_page_in_english_and_its_export_in_chinese(world: World, client: C
     assert "Inherited from platform default" in english
     assert "Price per class (yuan)" in english and "Central primary school" in english
     assert "继承自" not in english and "中心小学" not in english
+    # The default rule's lines read as English sentences ("…, grades 1–3"), and as before in Chinese.
+    assert "Central primary school, grades 1–3" in english and "年级" not in english
+    assert "中心小学 1–3 年级" in chinese
 
     sheets = _sheets(client.get(f"{url}&export=xlsx"))
     rows = sheets["模式目录"]
