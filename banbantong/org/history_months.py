@@ -130,9 +130,10 @@ def _lock_for_writers() -> None:
             cursor.execute(f"LOCK TABLE {table} IN ROW EXCLUSIVE MODE")
 
 
+@transaction.atomic  # the caller's transaction, or one of its own (the lock needs one)
 def refresh_history_months(school_ids: Sequence[int]) -> None:
     """Rewrite these schools' rows of the months kept from their history (whose built steps and
-    place are already copied), in the caller's transaction."""
+    place are already copied)."""
     if not school_ids:
         return
     _lock_for_writers()
