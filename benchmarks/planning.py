@@ -222,10 +222,15 @@ def _history_after(user: Any, root_path: str, as_of: dt.date, by: tuple[str, ...
     from django.db.models import Sum
 
     from banbantong.core.bulk import raw_rows
-    from banbantong.planning.coverage import _changes_after
+    from banbantong.core.scope import scope_of, subtree_q
+    from banbantong.org.models import ClassStatusChange
 
-    return raw_rows(_changes_after(user, root_path, as_of).values(*by).annotate(n=Sum("built_delta"))
-                    .values_list(*by, "n"))
+    history = scope_of(user).filter(
+        ClassStatusChange.objects.filter(subtree_q("region_path", root_path), changed_on__gt=as_of)
+        .exclude(built_delta=0).order_by(),
+        region_path_field="region_path", school_field="school_id",
+    )
+    return raw_rows(history.values(*by).annotate(n=Sum("built_delta")).values_list(*by, "n"))
 
 
 def _sums(rows: list[tuple[Any, ...]]) -> dict[tuple[Any, ...], int]:

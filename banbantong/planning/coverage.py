@@ -29,7 +29,7 @@ from banbantong.core.bulk import raw_rows
 from banbantong.core.jsonout import dumps
 from banbantong.core.scope import scope_of, subtree_q
 from banbantong.org.history_months import built_after
-from banbantong.org.models import ClassRollup, ClassStatusChange, Region, School
+from banbantong.org.models import ClassRollup, Region, School
 from banbantong.planning.mode_catalogue import Catalogue
 from banbantong.planning.rules import coverage_float, coverage_percent
 
@@ -157,16 +157,6 @@ def _rollups(user: Any, root_path: str) -> QuerySet[ClassRollup]:
     )
 
 
-def _changes_after(user: Any, root_path: str, as_of: dt.date) -> QuerySet[ClassStatusChange]:
-    """The history after as_of that entered (+1) or left (-1) 已建/已验收, in the region and scope,
-    from the date-led partial covering index (neither classes nor earlier history are read)."""
-    return scope_of(user).filter(
-        ClassStatusChange.objects.filter(subtree_q("region_path", root_path), changed_on__gt=as_of)
-        .exclude(built_delta=0).order_by(),
-        region_path_field="region_path", school_field="school_id",
-    )
-
-
 GROUP = ("region_path", "mode_id", "kind", "is_rural")
 
 
@@ -280,17 +270,17 @@ def _coverage(user: Any, region: Region, *, as_of: dt.date | None = None) -> Cov
 
 
 def yearly_built(user: Any, region: Region, years: list[int]) -> dict[int, int]:
-    """Classes built at the end of each year (today for the current year), from today's counts
-    minus the changes dated after each year's end — one grouped query, whatever the history."""
+    """Classes built at the end of each year (today for the current year): today's count minus
+    what was built after each year's end, from the month-end roll-ups (a year's end is a month
+    end: the first chart of a year writes its rows, later ones read a row per school and mode)."""
     from banbantong.org.queries import figures
 
     built_now = figures(user, region).built
-    since = dt.date(min(years), 12, 31) if years else dt.date.min
-    rows = (
-        _changes_after(user, region.path, since).values("changed_on__year")
-        .annotate(n=Sum("built_delta")).values_list("changed_on__year", "n")
-    )
-    net_by_year: dict[int, int] = defaultdict(int)
-    for year, n in rows:
-        net_by_year[year] += n
-    return {y: built_now - sum(n for yy, n in net_by_year.items() if yy > y) for y in years}
+    today = timezone.localdate()
+    out: dict[int, int] = {}
+    for year in years:
+        end = dt.date(year, 12, 31)
+        # Grouped by the rural flag only to get the region's total in two rows.
+        after = 0 if end >= today else sum(n for _, n in built_after(user, region.path, end, by=("is_rural",)))
+        out[year] = built_now - after
+    return out

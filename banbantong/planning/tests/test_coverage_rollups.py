@@ -102,3 +102,25 @@ def test_recount_rebuilds_rollups(world: World) -> None:
     org_services.refresh_school_counts(School.objects.values_list("id", flat=True))
     _check(world.city_admin, world.city, None)
     assert coverage(world.city_admin, world.city).root.counts.classes == 4
+
+
+@pytest.mark.django_db
+def test_yearly_built_equals_each_year_end_counted_class_by_class(world: World) -> None:
+    from banbantong.planning.coverage import yearly_built
+
+    today = timezone.localdate()
+    years = list(range(today.year - 4, today.year + 1))
+    klasses = list(TeachingClass.objects.order_by("id"))
+    # Built, taken down and built again across year ends, dated in different years.
+    for i, days in enumerate((1400, 1000, 700, 380, 30)):
+        klass = klasses[i % len(klasses)]
+        klass.refresh_from_db()
+        status = TeachingClass.Status.BUILT if klass.status not in BUILT else TeachingClass.Status.BUILDING
+        org_services.set_class_status(klass, status, actor=world.city_admin, on=today - dt.timedelta(days=days),
+                                      reason="测试")
+    for user, region in ((world.city_admin, world.city), (world.alice, world.county_a), (world.bob, world.county_b)):
+        got = yearly_built(user, region, years)
+        for year in years:
+            day = None if year == today.year else dt.date(year, 12, 31)
+            _, built, _ = _reference(region, day)
+            assert got[year] == built[region.path], (region.name, year)
