@@ -105,8 +105,8 @@ class CoverageReport:
         nodes = {n.path: n for ns in self.levels().values() for n in ns}
         # Today's counts are the schools' own roll-ups (School.class_count / built_count, kept
         # with ClassRollup by the same service): one read of the schools, nothing to add up.
-        # As of a past date, each school's classes built after it are taken back: the rows the
-        # report's own figures were taken back with, summed by school.
+        # As of a past date, what each school built after it is taken back: the same month-end
+        # rows and month of history as the report's own figures, summed by school in SQL.
         taken_back: dict[int, int] = defaultdict(int)
         if self.as_of is not None and self._past:
             for school_id, n in built_after(self._user, self.root.path, self.as_of, by=("school_id",)):
