@@ -94,35 +94,14 @@ class CoverageReport:
         return dict(out)
 
     def load_schools(self) -> None:
-        """Fill each node's `schools` with its own schools' rows, sorted by name."""
+        """Fill each node's `schools` with its own schools' rows, sorted by name (a report built
+        with_schools has them already)."""
         if self._schools_loaded or self._user is None:
             return
         self._schools_loaded = True
-        with _no_cyclic_gc():  # 15,000 small dicts, no cycles: as in coverage()
-            self._load_schools()
-
-    def _load_schools(self) -> None:
         nodes = {n.path: n for ns in self.levels().values() for n in ns}
-        # Today's counts are the schools' own roll-ups (School.class_count / built_count, kept
-        # with ClassRollup by the same service): one read of the schools, nothing to add up.
-        # As of a past date, what each school built after it is taken back: the same month-end
-        # rows and month of history as the report's own figures, summed by school in SQL.
-        taken_back: dict[int, int] = defaultdict(int)
-        if self.as_of is not None and self._past:
-            for school_id, n in built_after(self._user, self.root.path, self.as_of, by=("school_id",)):
-                taken_back[school_id] += n
-        rows = raw_rows(
-            School.objects.for_user(self._user).filter(subtree_q("region_path", self.root.path)).order_by()
-            .values_list("id", "name", "region_path", "class_count", "built_count")
-        )
-        rows.sort(key=itemgetter(1))  # by name, once: each node's schools then come in order
-        for school_id, name, path, total, built in rows:
-            owner = nodes.get(path)
-            if owner is not None:
-                if taken_back:
-                    built = max(0, built - taken_back.get(school_id, 0))
-                owner.schools.append({"id": school_id, "name": name, "classes": total, "built": built,
-                                      "coverage_percent": coverage_float(built, total)})
+        with _no_cyclic_gc():  # 15,000 small dicts, no cycles: as in coverage()
+            _school_rows(self._user, self.root.path, self.as_of if self._past else None, nodes, count=False)
 
     def as_json(self, *, with_schools: bool = False) -> str:
         """as_dict() encoded once, compact, with the cyclic collector held off: the tree of a
@@ -173,10 +152,7 @@ def coverage(user: Any, region: Region, *, as_of: dt.date | None = None, with_sc
     # none form reference cycles, so the cyclic collector's pauses (which doubled the p95) are
     # held off until the report is built.
     with _no_cyclic_gc():
-        report = _coverage(user, region, as_of=as_of)
-        if with_schools:
-            report.load_schools()
-        return report
+        return _coverage(user, region, as_of=as_of, with_schools=with_schools)
 
 
 @contextlib.contextmanager
@@ -190,66 +166,33 @@ def _no_cyclic_gc() -> Iterator[None]:
             gc.enable()
 
 
-def _coverage(user: Any, region: Region, *, as_of: dt.date | None = None) -> CoverageReport:
-    """Coverage of region and every region (and, on demand, school) under it, as the user may see.
+def _coverage(user: Any, region: Region, *, as_of: dt.date | None, with_schools: bool) -> CoverageReport:
+    """Coverage of region and every region (and, with_schools, school) under it, as the user may see.
 
-    Sums the per-school-and-mode roll-ups (`org.ClassRollup`) by place, mode and kind in the
-    database — a few thousand rows for a province — minus the history after as_of grouped the
-    same way. A figure is never below zero, whatever a history repaired by hand may say.
+    Without the school rows: the per-school-and-mode roll-ups (`org.ClassRollup`) summed by place,
+    mode and kind in the database — a few thousand rows for a province — minus what was built
+    after as_of grouped the same way. With them, the places' counts are the sums of the school
+    rows read anyway, and only the mode/kind/area tables are grouped in the database (ten rows
+    instead of thousands: a quarter of a province's report). A figure is never below zero,
+    whatever a history repaired by hand may say.
     """
-    # (place, mode, kind, rural) -> [classes, built]
-    groups: dict[tuple[str, int | None, str, bool], list[int]] = {
-        (path, mode_id, kind, rural): [total, built]
-        for path, mode_id, kind, rural, total, built in raw_rows(
-            _rollups(user, region.path).values(*GROUP).annotate(c=Sum("classes"), b=Sum("built"))
-            .values_list(*GROUP, "c", "b")
-        )
-    }
-    # As of a past date: minus what was built after it, by place, mode and kind, from the
-    # month-end roll-ups plus at most a month of history (org.history_months).
     past = as_of is not None and as_of < timezone.localdate()
-    if as_of is not None and past:
-        for path, mode_id, kind, rural, n in built_after(user, region.path, as_of, by=GROUP):
-            row = groups.get((path, mode_id, kind, rural))
-            if row is not None:
-                row[1] -= n
-
-    regions = raw_rows(
-        Region.objects.for_user(user).filter(subtree_q("path", region.path)).order_by()
-        .values_list("id", "name", "level", "path", "code")
-    )
-    if not any(r[0] == region.pk for r in regions):
-        regions.append((region.pk, region.name, region.level, region.path, region.code))
-    nodes = {path: Node(id=rid, name=name, level=level, path=path, code=code) for rid, name, level, path, code in regions}
-    parents: list[tuple[Node, Node]] = []  # (node, parent), deepest first
-    for path in sorted(nodes, key=len, reverse=True):
-        parent_path = path[: path.rstrip("/").rfind("/") + 1]
-        if path != region.path and parent_path in nodes:
-            parents.append((nodes[path], nodes[parent_path]))
-
-    catalogue = Catalogue()  # a mode by the name the report's region gives it (it may rename)
-    mode_names = {mid: catalogue.name(region.path, mid) for mid in catalogue.by_id}
-    kind_labels = {k: str(label) for k, label in School.Kind.choices}  # one str() per kind, not per row
-    no_mode, rural_label, urban_label = gettext("未定模式"), gettext("农村"), gettext("城镇")  # once, not per row
-    by_mode: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    by_kind: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    by_area: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    after = as_of if past else None
+    nodes, parents = _region_nodes(user, region)
+    tables = _Tables(region.path)
     orphans = Counts()  # places outside every listed region: counted at the root
-    for (path, mode_id, kind, rural), (total, built) in groups.items():
-        owner = nodes.get(path)
-        if owner is None:  # a school under a region not listed: count it at its nearest listed one
-            owner = next((nodes[p] for p in _ancestor_paths(path) if p in nodes), None)
-        owner_counts = owner.counts if owner is not None else orphans
-        owner_counts.classes += total
-        owner_counts.built += built
-        for table, key in (
-            (by_mode, mode_names.get(mode_id, no_mode) if mode_id else no_mode),
-            (by_kind, kind_labels.get(kind, kind)),
-            (by_area, rural_label if rural else urban_label),
-        ):
-            acc = table[key]
-            acc[0] += total
-            acc[1] += built
+
+    if with_schools:
+        orphans = _school_rows(user, region.path, after, nodes, count=True)
+        for (mode_id, kind, rural), (total, built) in _grouped(user, region.path, after, TABLE_GROUP).items():
+            tables.add(mode_id, kind, rural, total, built)
+    else:
+        for (path, mode_id, kind, rural), (total, built) in _grouped(user, region.path, after, GROUP).items():
+            owner = nodes.get(path) or _nearest(nodes, path)
+            owner_counts = owner.counts if owner is not None else orphans
+            owner_counts.classes += total
+            owner_counts.built += built
+            tables.add(mode_id, kind, rural, total, built)
 
     # Children before parents: each node hands its (already summed) counts to its parent once.
     for node, parent in parents:
@@ -260,13 +203,119 @@ def _coverage(user: Any, region: Region, *, as_of: dt.date | None = None) -> Cov
         node.children.sort(key=lambda n: (n.code, n.name))
         node.counts.built = max(0, node.counts.built)
 
-    def counts(table: dict[str, list[int]]) -> dict[str, Counts]:
-        return {k: Counts(total, max(0, built)) for k, (total, built) in table.items()}
-
     return CoverageReport(
         root=nodes[region.path], as_of=as_of, _past=past,
-        by_mode=counts(by_mode), by_kind=counts(by_kind), by_area=counts(by_area), _user=user,
+        by_mode=tables.counts(tables.by_mode), by_kind=tables.counts(tables.by_kind),
+        by_area=tables.counts(tables.by_area), _user=user, _schools_loaded=with_schools,
     )
+
+
+TABLE_GROUP = ("mode_id", "kind", "is_rural")
+
+
+def _grouped(user: Any, root_path: str, after: dt.date | None, by: tuple[str, ...]) -> dict[tuple[Any, ...], list[int]]:
+    """{key by `by`: [classes, built]} from the roll-ups, minus what was built after `after`
+    grouped the same way, from the month-end roll-ups plus at most a month of history
+    (org.history_months)."""
+    groups: dict[tuple[Any, ...], list[int]] = {
+        tuple(row[:-2]): [row[-2], row[-1]]
+        for row in raw_rows(
+            _rollups(user, root_path).values(*by).annotate(c=Sum("classes"), b=Sum("built")).values_list(*by, "c", "b")
+        )
+    }
+    if after is not None:
+        for *key, n in built_after(user, root_path, after, by=by):
+            row = groups.get(tuple(key))
+            if row is not None:
+                row[1] -= n
+    return groups
+
+
+def _region_nodes(user: Any, region: Region) -> tuple[dict[str, Node], list[tuple[Node, Node]]]:
+    """The regions the user may see under `region` by path, and (node, parent) pairs deepest first."""
+    regions = raw_rows(
+        Region.objects.for_user(user).filter(subtree_q("path", region.path)).order_by()
+        .values_list("id", "name", "level", "path", "code")
+    )
+    if not any(r[0] == region.pk for r in regions):
+        regions.append((region.pk, region.name, region.level, region.path, region.code))
+    nodes = {path: Node(id=rid, name=name, level=level, path=path, code=code) for rid, name, level, path, code in regions}
+    parents: list[tuple[Node, Node]] = []
+    for path in sorted(nodes, key=len, reverse=True):
+        parent_path = path[: path.rstrip("/").rfind("/") + 1]
+        if path != region.path and parent_path in nodes:
+            parents.append((nodes[path], nodes[parent_path]))
+    return nodes, parents
+
+
+def _nearest(nodes: dict[str, Node], path: str) -> Node | None:
+    """A place under a region the user may not list counts at its nearest listed ancestor."""
+    return next((nodes[p] for p in _ancestor_paths(path) if p in nodes), None)
+
+
+def _school_rows(user: Any, root_path: str, after: dt.date | None, nodes: dict[str, Node], *, count: bool) -> Counts:
+    """Append each school's row to its place's `schools`, by name; with `count`, add the schools'
+    classes and built classes to their places too, and return what belongs to no listed place.
+
+    Today's counts are the schools' own roll-ups (School.class_count / built_count, kept with
+    ClassRollup by the same service): one read of the schools, nothing to add up. As of a past
+    date, what each school built after it is taken back, from the month-end roll-ups summed by
+    school in SQL. Runs once per row of a province's 15,000: names bound locally.
+    """
+    taken_back: dict[int, int] = {}
+    if after is not None:
+        for school_id, n in built_after(user, root_path, after, by=("school_id",)):
+            taken_back[school_id] = taken_back.get(school_id, 0) + n
+    rows = raw_rows(
+        School.objects.for_user(user).filter(subtree_q("region_path", root_path)).order_by()
+        .values_list("id", "name", "region_path", "class_count", "built_count")
+    )
+    rows.sort(key=itemgetter(1))  # by name, once: each node's schools then come in order
+    orphans = Counts()
+    node_of, taken = nodes.get, taken_back.get
+    for school_id, name, path, total, built in rows:
+        built -= taken(school_id, 0)
+        if built < 0:
+            built = 0
+        owner = node_of(path)
+        if owner is not None:
+            owner.schools.append({"id": school_id, "name": name, "classes": total, "built": built,
+                                  "coverage_percent": coverage_float(built, total)})
+        elif count:
+            owner = _nearest(nodes, path)
+        if count:
+            owner_counts = owner.counts if owner is not None else orphans
+            owner_counts.classes += total
+            owner_counts.built += built
+    return orphans
+
+
+class _Tables:
+    """Coverage by mode (by the name the report's region gives it: it may rename), school kind
+    and rural/urban, summed from rows keyed by (mode, kind, rural)."""
+
+    def __init__(self, root_path: str) -> None:
+        catalogue = Catalogue()
+        self.mode_names = {mid: catalogue.name(root_path, mid) for mid in catalogue.by_id}
+        self.kind_labels = {k: str(label) for k, label in School.Kind.choices}  # one str() per kind, not per row
+        self.no_mode, self.rural, self.urban = gettext("未定模式"), gettext("农村"), gettext("城镇")  # once, not per row
+        self.by_mode: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+        self.by_kind: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+        self.by_area: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+
+    def add(self, mode_id: int | None, kind: str, rural: bool, total: int, built: int) -> None:
+        for table, key in (
+            (self.by_mode, self.mode_names.get(mode_id, self.no_mode) if mode_id else self.no_mode),
+            (self.by_kind, self.kind_labels.get(kind, kind)),
+            (self.by_area, self.rural if rural else self.urban),
+        ):
+            acc = table[key]
+            acc[0] += total
+            acc[1] += built
+
+    @staticmethod
+    def counts(table: dict[str, list[int]]) -> dict[str, Counts]:
+        return {k: Counts(total, max(0, built)) for k, (total, built) in table.items()}
 
 
 def yearly_built(user: Any, region: Region, years: list[int]) -> dict[int, int]:

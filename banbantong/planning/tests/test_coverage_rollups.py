@@ -57,10 +57,17 @@ def _check(user: object, region: Region, day: dt.date | None) -> None:
             assert (node.counts.classes, node.counts.built) == (classes[node.path], built[node.path]), (node.name, day)
     assert {k: v.built for k, v in report.by_mode.items()} == {k: v for k, v in by_mode.items() if k in report.by_mode}
     report.load_schools()
-    for school in School.objects.filter(region_path__startswith=region.path):
-        truth = [k for k in school.classes.all()]
-        row = next(s for n in report.levels()["town"] for s in n.schools if s["id"] == school.pk)
-        assert (row["classes"], row["built"]) == (len(truth), sum(_status_on(k, day) in BUILT for k in truth))
+    # Built with its school rows, the report sums its places from them instead: the same figures.
+    with_schools = coverage(user, region, as_of=day, with_schools=True)
+    assert [(n.path, n.counts) for ns in with_schools.levels().values() for n in ns] == \
+        [(n.path, n.counts) for ns in report.levels().values() for n in ns]
+    for table in ("by_mode", "by_kind", "by_area"):
+        assert getattr(with_schools, table) == getattr(report, table), (table, day)
+    for r in (report, with_schools):
+        for school in School.objects.filter(region_path__startswith=region.path):
+            truth = [k for k in school.classes.all()]
+            row = next(s for n in r.levels()["town"] for s in n.schools if s["id"] == school.pk)
+            assert (row["classes"], row["built"]) == (len(truth), sum(_status_on(k, day) in BUILT for k in truth))
 
 
 @pytest.mark.django_db
