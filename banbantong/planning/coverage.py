@@ -51,6 +51,11 @@ class Counts:
         return {"classes": self.classes, "built": self.built, "coverage_percent": coverage_float(self.built, self.classes)}
 
 
+# (school id, name, region path, classes, built): a school's row as the database returns it, with
+# built taken back to the report's date.
+SchoolRow = tuple[int, str, str, int, int]
+
+
 @dataclass
 class Node:
     id: int
@@ -60,13 +65,19 @@ class Node:
     code: str = ""
     counts: Counts = field(default_factory=Counts)
     children: list[Node] = field(default_factory=list)
-    schools: list[dict[str, Any]] = field(default_factory=list)
+    # This place's own schools, by name. Rows hold the figures; the percentage and the JSON shape
+    # are made when the rows are written out, as the tree's are (a province has 15,000).
+    schools: list[SchoolRow] = field(default_factory=list)
 
     def as_dict(self, *, with_schools: bool = False) -> dict[str, Any]:
         out: dict[str, Any] = {"id": self.id, "name": self.name, "level": self.level, **self.counts.as_dict()}
         out["children"] = [c.as_dict(with_schools=with_schools) for c in self.children]
         if with_schools:
-            out["schools"] = self.schools
+            out["schools"] = [
+                {"id": school_id, "name": name, "classes": total, "built": built,
+                 "coverage_percent": coverage_float(built, total)}
+                for school_id, name, _, total, built in self.schools
+            ]
         return out
 
 
@@ -260,7 +271,8 @@ def _school_rows(user: Any, root_path: str, after: dt.date | None, nodes: dict[s
     Today's counts are the schools' own roll-ups (School.class_count / built_count, kept with
     ClassRollup by the same service): one read of the schools, nothing to add up. As of a past
     date, what each school built after it is taken back, from the month-end roll-ups summed by
-    school in SQL. Runs once per row of a province's 15,000: names bound locally.
+    school in SQL. Runs once per row of a province's 15,000: names bound locally, the
+    database's row kept unless its school built after the date.
     """
     taken_back: dict[int, int] = {}
     if after is not None:
@@ -273,14 +285,14 @@ def _school_rows(user: Any, root_path: str, after: dt.date | None, nodes: dict[s
     rows.sort(key=itemgetter(1))  # by name, once: each node's schools then come in order
     orphans = Counts()
     node_of, taken = nodes.get, taken_back.get
-    for school_id, name, path, total, built in rows:
-        built -= taken(school_id, 0)
-        if built < 0:
-            built = 0
+    for row in rows:
+        school_id, name, path, total, built = row
+        if (n := taken(school_id)) is not None:
+            built = max(0, built - n)
+            row = (school_id, name, path, total, built)
         owner = node_of(path)
         if owner is not None:
-            owner.schools.append({"id": school_id, "name": name, "classes": total, "built": built,
-                                  "coverage_percent": coverage_float(built, total)})
+            owner.schools.append(row)
         elif count:
             owner = _nearest(nodes, path)
         if count:

@@ -112,7 +112,7 @@ def coverage_page(request: AuthedRequest) -> HttpResponseBase:
         ]
         schools = [s for nodes in levels.values() for n in nodes for s in n.schools]
         sheets.append(("学校", ["学校", "教学班", "已建", "覆盖率(%)"],
-                       [[s["name"], s["classes"], s["built"], s["coverage_percent"]] for s in schools]))
+                       [[name, total, built, rules.coverage_float(built, total)] for _, name, _, total, built in schools]))
         for title, table in (("按模式", report.by_mode), ("按学校类型", report.by_kind), ("按城乡", report.by_area)):
             sheets.append((title, [title[1:], "教学班", "已建", "覆盖率(%)"],
                            [[k, v.classes, v.built, float(v.coverage)] for k, v in table.items()]))

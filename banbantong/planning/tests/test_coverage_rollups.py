@@ -66,8 +66,8 @@ def _check(user: object, region: Region, day: dt.date | None) -> None:
     for r in (report, with_schools):
         for school in School.objects.filter(region_path__startswith=region.path):
             truth = [k for k in school.classes.all()]
-            row = next(s for n in r.levels()["town"] for s in n.schools if s["id"] == school.pk)
-            assert (row["classes"], row["built"]) == (len(truth), sum(_status_on(k, day) in BUILT for k in truth))
+            row = next(s for n in r.levels()["town"] for s in n.schools if s[0] == school.pk)
+            assert (row[3], row[4]) == (len(truth), sum(_status_on(k, day) in BUILT for k in truth))
 
 
 @pytest.mark.django_db

@@ -131,3 +131,41 @@ def test_api_coverage_matches_the_page(world: World, client: Client) -> None:
     data = client.get(f"/api/v1/coverage?region={world.city.pk}").json()
     assert (data["classes"], data["built"], data["coverage_percent"]) == (4, 1, 25.0)
     assert {c["name"]: c["built"] for c in data["tree"]["children"]} == {"吉水县": 1, "新干县": 0}
+
+
+def _schools_in(node: dict[str, object]) -> list[dict[str, object]]:
+    rows = list(node["schools"])  # type: ignore[call-overload]
+    for child in node["children"]:  # type: ignore[attr-defined]
+        rows += _schools_in(child)
+    return rows
+
+
+@pytest.mark.django_db
+def test_school_rows_in_the_api_and_the_export_as_of_a_date(world: World, client: Client) -> None:
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from banbantong.org import services as org_services
+
+    today = timezone.localdate()
+    # Built today: as of yesterday school B had none, today it has one.
+    org_services.set_class_status(world.class_b, TeachingClass.Status.BUILT, actor=world.city_admin, on=today)
+    yesterday = (today - dt.timedelta(days=1)).isoformat()
+    client.force_login(world.city_admin)
+    for as_of, built_b in (("", 1), (f"&as_of={yesterday}", 0)):
+        data = client.get(f"/api/v1/coverage?region={world.city.pk}&schools=true{as_of}").json()
+        rows = {r["name"]: r for r in _schools_in(data["tree"])}
+        assert rows[world.school_b.name] == {"id": world.school_b.pk, "name": world.school_b.name, "classes": 1,
+                                             "built": built_b, "coverage_percent": 100.0 * built_b}
+        assert rows[world.school_a.name]["built"] == 1 and set(rows) == {world.school_a.name, world.school_a2.name,
+                                                                         world.school_b.name}
+        response = client.get(f"/planning/coverage/?region={world.city.pk}{as_of}&export=xlsx")
+        wb = openpyxl.load_workbook(io.BytesIO(b"".join(response.streaming_content)))  # type: ignore[attr-defined]
+        sheet = {row[0]: row[1:] for row in wb["学校"].iter_rows(min_row=2, values_only=True)}
+        assert sheet == {r["name"]: (r["classes"], r["built"], r["coverage_percent"]) for r in rows.values()}
+    # Out of scope: county B's admin gets no rows of county A's schools.
+    client.force_login(world.bob)
+    data = client.get(f"/api/v1/coverage?region={world.county_b.pk}&schools=true").json()
+    assert {r["name"] for r in _schools_in(data["tree"])} == {world.school_b.name}
+    assert client.get(f"/api/v1/coverage?region={world.county_a.pk}&schools=true").status_code == 404
