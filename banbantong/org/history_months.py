@@ -31,7 +31,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Sum
+from django.db.models import QuerySet, Sum
 from django.utils import timezone
 
 from banbantong.core.bulk import raw_rows
@@ -63,31 +63,25 @@ def built_after(user: Any, root_path: str, as_of: dt.date, by: Sequence[str] = K
     today = timezone.localdate()
     cut = month_end(as_of)
     if cut >= month_end(today) or cut < oldest_kept(today):
-        return _changes(user, root_path, as_of, None, by)
+        return raw_rows(_changes(user, root_path, as_of, None, by))
     _keep(cut)
-    rows = raw_rows(
-        scope_of(user).filter(
-            ClassHistoryMonth.objects.filter(subtree_q("region_path", root_path), month=cut).order_by(),
-            region_path_field="region_path", school_field="school_id",
-        ).values(*by).annotate(n=Sum("built_after")).values_list(*by, "n")
-    )
-    if cut > as_of:
-        rows += _changes(user, root_path, as_of, cut, by)
-    return rows
+    months = scope_of(user).filter(
+        ClassHistoryMonth.objects.filter(subtree_q("region_path", root_path), month=cut).order_by(),
+        region_path_field="region_path", school_field="school_id",
+    ).values(*by).annotate(n=Sum("built_after")).values_list(*by, "n")
+    if cut > as_of:  # and the days after as_of in its month: one statement, one round trip
+        months = months.union(_changes(user, root_path, as_of, cut, by), all=True)
+    return raw_rows(months)
 
 
-def _changes(
-    user: Any, root_path: str, after: dt.date, until: dt.date | None, by: Sequence[str]
-) -> list[tuple[Any, ...]]:
+def _changes(user: Any, root_path: str, after: dt.date, until: dt.date | None, by: Sequence[str]) -> QuerySet[Any]:
     """The history in (after, until], summed by `by`, from the date-led covering index."""
     window = {"changed_on__gt": after} | ({"changed_on__lte": until} if until else {})
-    return raw_rows(
-        scope_of(user).filter(
-            ClassStatusChange.objects.filter(subtree_q("region_path", root_path), **window)
-            .exclude(built_delta=0).order_by(),
-            region_path_field="region_path", school_field="school_id",
-        ).values(*by).annotate(n=Sum("built_delta")).values_list(*by, "n")
-    )
+    return scope_of(user).filter(
+        ClassStatusChange.objects.filter(subtree_q("region_path", root_path), **window)
+        .exclude(built_delta=0).order_by(),
+        region_path_field="region_path", school_field="school_id",
+    ).values(*by).annotate(n=Sum("built_delta")).values_list(*by, "n")
 
 
 def _keep(month: dt.date) -> None:
