@@ -262,7 +262,7 @@ def replay(sql: str) -> float:
     """Run a SELECT again and time it to its last row (execute() may return at the first)."""
     from django.db import connection
 
-    if not sql.lstrip().upper().startswith("SELECT"):
+    if not sql.lstrip().lstrip("(").upper().startswith("SELECT"):  # "(SELECT …) UNION ALL (…)" too
         return 0.0
     with connection.cursor() as cursor:
         t0 = time.perf_counter()
