@@ -111,7 +111,7 @@ class CoverageReport:
             return
         self._schools_loaded = True
         nodes = {n.path: n for ns in self.levels().values() for n in ns}
-        with _no_cyclic_gc():  # 15,000 small dicts, no cycles: as in coverage()
+        with _no_cyclic_gc():  # 15,000 rows, no cycles: as in coverage()
             _school_rows(self._user, self.root.path, self.as_of if self._past else None, nodes, count=False)
 
     def as_json(self, *, with_schools: bool = False) -> str:
