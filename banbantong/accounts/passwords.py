@@ -6,12 +6,14 @@ import string
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext, gettext_noop
 
+# Names marked for translation here and translated when the rule is shown (the page's language).
 CHARACTER_CLASSES = (
-    ("小写字母", frozenset(string.ascii_lowercase)),
-    ("大写字母", frozenset(string.ascii_uppercase)),
-    ("数字", frozenset(string.digits)),
-    ("符号", frozenset(string.punctuation)),
+    (gettext_noop("小写字母"), frozenset(string.ascii_lowercase)),
+    (gettext_noop("大写字母"), frozenset(string.ascii_uppercase)),
+    (gettext_noop("数字"), frozenset(string.digits)),
+    (gettext_noop("符号"), frozenset(string.punctuation)),
 )
 
 
@@ -29,5 +31,5 @@ class CharacterClassValidator:
             raise ValidationError(self.get_help_text(), code="password_too_simple")
 
     def get_help_text(self) -> str:
-        names = "、".join(name for name, _ in CHARACTER_CLASSES)
-        return f"密码至少要包含{names}中的 {self.min_classes} 类字符。"
+        names = gettext("、").join(gettext(name) for name, _ in CHARACTER_CLASSES)
+        return gettext("密码至少要包含%(names)s中的 %(count)d 类字符。") % {"names": names, "count": self.min_classes}

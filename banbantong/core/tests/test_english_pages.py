@@ -100,3 +100,13 @@ def test_an_english_request_leaves_the_thread_in_chinese(world: World, client: C
     # What runs next on this thread (a job, the next test) gets the default language back.
     assert translation.get_language() == settings.LANGUAGE_CODE
     assert str(grade_label(4)) == "四年级"
+
+
+@pytest.mark.django_db
+def test_password_rule_in_the_page_language(world: World, client: Client) -> None:
+    client.force_login(world.alice)
+    assert "密码至少要包含小写字母、大写字母、数字、符号中的 3 类字符。" in client.get("/accounts/password/").content.decode()
+    english = _english(client).get("/accounts/password/").content.decode()
+    assert ("A password must contain characters of at least 3 of these kinds: lower-case letters, "
+            "upper-case letters, digits, symbols.") in english
+    assert "类字符" not in english

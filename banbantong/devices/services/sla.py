@@ -7,6 +7,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.utils.translation import gettext
 
 from banbantong.core import audit
 from banbantong.core.i18n import chinese
@@ -50,7 +51,8 @@ def sla_rows(region: Region) -> list[SlaRow]:
         row = found.get(priority)
         respond, fix = (row.respond_hours, row.fix_hours) if row else rules.DEFAULT_SLA_HOURS[priority]
         rows.append(SlaRow(priority, str(Ticket.Priority(priority).label), respond, fix,
-                           row.region.name if row else "平台默认", row is not None and row.region_id == region.pk))
+                           # "platform default" is the interface's word, a region's name is data
+                           row.region.name if row else gettext("平台默认"), row is not None and row.region_id == region.pk))
     return rows
 
 

@@ -45,3 +45,15 @@ def test_history_written_during_an_english_request_is_chinese(world: World, kit:
         services.set_device_status(kit.projector, "spare", actor=world.alice)
     assert DeviceEvent.objects.filter(device=kit.projector, kind="状态：备用").exists()
     assert not DeviceEvent.objects.filter(kind__contains="Spare").exists()
+
+
+@pytest.mark.django_db
+def test_sla_page_names_the_platform_default_in_the_page_language(world: World, client: Client) -> None:
+    client.force_login(world.alice)
+    url = f"/devices/sla/?region={world.county_a.pk}"
+    assert "平台默认" in client.get(url).content.decode()
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    english = client.get(url).content.decode()
+    assert "platform default" in english and "平台默认" not in english
+    # Out of scope in either language.
+    assert client.get(f"/devices/sla/?region={world.county_b.pk}").status_code == 404
