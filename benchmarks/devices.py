@@ -398,6 +398,9 @@ def run(args: argparse.Namespace) -> None:
         plan.append((name, f"/devices/tickets/?school={school}&state=open_all&overdue=1"))
     for name in ("county_admin", "city_admin", "province_admin", "integrator"):
         plan.append((name, "/devices/figures/league/"))
+    # The figures page: intactness per school and per region, repair times, failures per model.
+    for name in ("county_admin", "city_admin", "province_admin"):
+        plan.append((name, "/devices/figures/"))
     plan.append(("province_admin", f"/devices/figures/league/?start={year_ago}"))
 
     rows = []

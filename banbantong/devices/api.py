@@ -252,16 +252,17 @@ def list_devices(request: HttpRequest, type: str | None = None, status: str | No
 @router.get("/devices/figures", summary="设备统计：完好率、集成商按时修复排行、型号故障率（start/end 为报修日期）")
 def device_figures(request: HttpRequest, start: dt.date | None = None, end: dt.date | None = None) -> Any:
     user = api_user(request)
-    total = queries.intactness_total(user)
+    intactness = queries.intactness(user)
+    total = intactness.total
     summary = queries.repair_summary(user, start, end)
     return plain({
         "start": start, "end": end,
         "intactness": {
             "total": {"in_service": total.in_service, "faulty": total.faulty, "rate": total.rate},
             "schools": [{"school": r.name, "in_service": r.in_service, "faulty": r.faulty, "rate": r.rate}
-                        for r in queries.intactness_by_school(user)],
+                        for r in intactness.schools],
             "regions": [{"region": r.name, "in_service": r.in_service, "faulty": r.faulty, "rate": r.rate}
-                        for r in queries.intactness_by_region(user)],
+                        for r in intactness.regions],
         },
         "repair": {"resolved": summary.count, "mean_hours": summary.mean_hours,
                    "within_deadline": summary.within_deadline, "within_percent": summary.within_percent},

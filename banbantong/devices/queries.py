@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import heapq
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -50,18 +51,34 @@ def _intactness_per_school(user: Any) -> dict[int, tuple[int, int]]:
     return {school: (n, faulty.get(school, 0)) for school, n in counts.items()}
 
 
-def intactness_by_school(user: Any) -> list[IntactRow]:
-    """完好率 per school: devices not scrapped, and those with an open ticket."""
+@dataclass(frozen=True)
+class Intactness:
+    schools: list[IntactRow]  # by place, then name
+    regions: list[IntactRow]  # one level below the user's own region
+    total: IntactRow
+
+
+def intactness(user: Any) -> Intactness:
+    """完好率 per school, per region one level below the user's own (a province's cities, a
+    county's towns; none for users placed on schools) and in total: devices not scrapped, and
+    those with an open ticket. One count of a province's 600,000 devices serves all three."""
     per_school = _intactness_per_school(user)
-    schools = School.objects.for_user(user).order_by("region_path", "name").values_list("id", "name")
-    return [IntactRow(name, *per_school[sid]) for sid, name in schools if sid in per_school]
+    schools: list[IntactRow] = []
+    paths: dict[int, str] = {}
+    for sid, name, path in School.objects.for_user(user).order_by("region_path", "name").values_list(
+        "id", "name", "region_path"
+    ):
+        if sid in per_school:
+            schools.append(IntactRow(name, *per_school[sid]))
+            paths[sid] = path
+    return Intactness(
+        schools=schools,
+        regions=_intactness_by_region(user, per_school, paths),
+        total=IntactRow("合计", sum(n for n, _ in per_school.values()), sum(f for _, f in per_school.values())),
+    )
 
 
-def intactness_by_region(user: Any) -> list[IntactRow]:
-    """完好率 per region one level below the user's own (a province's cities, a county's towns).
-
-    Empty for users placed on schools, and for a region without regions below it.
-    """
+def _intactness_by_region(user: Any, per_school: dict[int, tuple[int, int]], paths: dict[int, str]) -> list[IntactRow]:
     scope = scope_of(user)
     if scope.everything:
         roots = Region.objects.filter(parent__isnull=True)
@@ -71,17 +88,20 @@ def intactness_by_region(user: Any) -> list[IntactRow]:
         return []
     children = {r.pk: r.name for r in Region.objects.filter(parent__in=roots).order_by("path")}
     totals = {pk: [0, 0] for pk in children}
-    per_school = _intactness_per_school(user)
-    for sid, path in School.objects.for_user(user).values_list("id", "region_path"):
-        if sid in per_school and (child := next((r for r in path_ids(path) if r in children), None)) is not None:
+    for sid, path in paths.items():
+        if (child := next((r for r in path_ids(path) if r in children), None)) is not None:
             totals[child][0] += per_school[sid][0]
             totals[child][1] += per_school[sid][1]
     return [IntactRow(children[pk], n, faulty) for pk, (n, faulty) in totals.items() if n]
 
 
-def intactness_total(user: Any) -> IntactRow:
-    per_school = _intactness_per_school(user).values()
-    return IntactRow("合计", sum(n for n, _ in per_school), sum(faulty for _, faulty in per_school))
+def least_intact(rows: list[IntactRow], limit: int) -> list[IntactRow]:
+    """The `limit` schools with the lowest 完好率 (most faulty devices first among equals), in the
+    order given: what a page shows of a province's 15,000 schools."""
+    if len(rows) <= limit:
+        return rows
+    worst = set(map(id, heapq.nsmallest(limit, rows, key=lambda r: ((r.in_service - r.faulty) / r.in_service, -r.faulty))))
+    return [r for r in rows if id(r) in worst]
 
 
 @dataclass(frozen=True)

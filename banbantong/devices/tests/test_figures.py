@@ -91,14 +91,13 @@ def test_intactness_per_school_region_and_total(world: World, kit: Kit) -> None:
     spare = services.register_device(services.DeviceInput(school=world.school_a2, type="dvd", brand="步步高", model="D1",
                                                           serial="SPARE-1"), actor=world.alice)
     services.set_device_status(kit.old_tv, "scrapped", actor=world.alice)  # no longer counted
-    assert [(r.name, r.in_service, r.faulty) for r in queries.intactness_by_school(world.alice)] == [
-        ("文峰中心小学", 1, 1), ("文峰村小", 1, 0)]
-    assert [(r.name, r.in_service, r.faulty, r.rate) for r in queries.intactness_by_region(world.alice)] == [
+    alice = queries.intactness(world.alice)
+    assert [(r.name, r.in_service, r.faulty) for r in alice.schools] == [("文峰中心小学", 1, 1), ("文峰村小", 1, 0)]
+    assert [(r.name, r.in_service, r.faulty, r.rate) for r in alice.regions] == [
         ("文峰镇", 2, 1, rules.intactness(2, 1))]
-    total = queries.intactness_total(world.alice)
-    assert (total.in_service, total.faulty, str(total.rate)) == (2, 1, "50.0")
-    assert [(r.name, r.in_service) for r in queries.intactness_by_region(world.bob)] == [("金川镇", 1)]
-    assert queries.intactness_by_region(world.device_admin_a) == []  # placed on a school: per school only
+    assert (alice.total.in_service, alice.total.faulty, str(alice.total.rate)) == (2, 1, "50.0")
+    assert [(r.name, r.in_service) for r in queries.intactness(world.bob).regions] == [("金川镇", 1)]
+    assert queries.intactness(world.device_admin_a).regions == []  # placed on a school: per school only
     assert spare.status == "in_use"
 
 
@@ -134,3 +133,38 @@ def league_case(w: World, client: Client) -> None:
     response = client.get("/devices/figures/league/")
     assert response.status_code == 200 and "赣教科技" not in response.content.decode()
 
+
+
+@pytest.mark.django_db
+def test_figures_page_lists_the_least_intact_schools_when_there_are_many(
+    world: World, kit: Kit, client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import importlib
+
+    figures_view = importlib.import_module("banbantong.devices.views.figures")  # the module, not its view
+    services.register_device(services.DeviceInput(school=world.school_a2, type="dvd", brand="步步高", model="D1",
+                                                  serial="SPARE-2"), actor=world.alice)
+    services.report_fault(kit.projector, actor=world.teacher_user_a, fault="lamp")  # 文峰中心小学: 0% intact
+    monkeypatch.setattr(figures_view, "SCHOOLS_ON_PAGE", 1)
+    client.force_login(world.alice)
+    page = client.get("/devices/figures/").content.decode()
+    schools = page[page.index("各校完好率"):]
+    assert "共 2 所学校，这里列出完好率最低的 1 所" in schools
+    assert world.school_a.name in schools and world.school_a2.name not in schools
+    # The export still has every school; bob's county is in neither.
+    response = client.get("/devices/figures/?export=xlsx")
+    sheet = load_workbook(io.BytesIO(b"".join(response.streaming_content)))["完好率"]  # type: ignore[attr-defined]
+    names = [row[0] for row in sheet.iter_rows(min_row=2, values_only=True)]
+    assert names == [world.school_a.name, world.school_a2.name]
+    assert world.school_b.name not in page
+    # Few enough schools: all of them, no note.
+    monkeypatch.setattr(figures_view, "SCHOOLS_ON_PAGE", 300)
+    page = client.get("/devices/figures/").content.decode()
+    assert "这里列出完好率最低" not in page and world.school_a2.name in page[page.index("各校完好率"):]
+
+
+def test_least_intact_keeps_the_order_given() -> None:
+    rows = [queries.IntactRow(name, n, f) for name, n, f in (("甲", 10, 1), ("乙", 4, 4), ("丙", 10, 0), ("丁", 5, 2))]
+    assert [r.name for r in queries.least_intact(rows, 2)] == ["乙", "丁"]
+    assert [r.name for r in queries.least_intact(rows, 3)] == ["甲", "乙", "丁"]
+    assert queries.least_intact(rows, 4) == rows
