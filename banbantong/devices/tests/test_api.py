@@ -106,6 +106,17 @@ def test_figures(world: World, kit: Kit, client: Client) -> None:
     status, body = _get(client, world.bob, f"{API}/devices/figures")
     assert body["intactness"]["schools"] == [{"school": "金川中心小学", "in_service": 1, "faulty": 0, "rate": 100}]
     assert "CB-X06" not in json.dumps(body["intactness"]) and body["failures"][0]["failures"] == 0
+    # Nothing repaired yet in bob's county: no made-up 100 % or 0 hours.
+    assert body["repair"] == {"resolved": 0, "mean_hours": None, "within_deadline": 0, "within_percent": None}
+
+
+@pytest.mark.django_db
+def test_figures_with_no_devices_say_so(world: World, client: Client) -> None:
+    status, body = _get(client, world.alice, f"{API}/devices/figures")
+    assert status == 200 and body["intactness"]["total"] == {"in_service": 0, "faulty": 0, "rate": None}
+    client.force_login(world.alice)
+    page = client.get("/devices/figures/").content.decode()
+    assert "100.0<small>%" not in page and page.count("<div class=\"value\">—</div>") == 3
 
 
 # --- tickets --------------------------------------------------------------------------------------
