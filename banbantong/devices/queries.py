@@ -110,11 +110,12 @@ class LeagueRow:
     tickets: int
     resolved: int
     within: int
-    mean_hours: Decimal
+    mean_hours: Decimal | None  # None until a ticket is resolved: no time to average
 
     @property
-    def within_percent(self) -> Decimal:
-        return rules.rate(self.within, self.resolved)
+    def within_percent(self) -> Decimal | None:
+        """None until a ticket is resolved: nothing fixed is not "100 % in time"."""
+        return rules.rate(self.within, self.resolved) if self.resolved else None
 
 
 def _period(qs: QuerySet[Ticket], start: dt.date | None, end: dt.date | None) -> QuerySet[Ticket]:
@@ -175,10 +176,11 @@ def integrator_league(user: Any, start: dt.date | None = None, end: dt.date | No
     names = dict(Company.objects.filter(pk__in=[g["escalated_to"] for g in grouped]).values_list("id", "name"))
     rows = [
         LeagueRow(names.get(g["escalated_to"], "?"), g["n"], g["resolved"], g["within"],
-                  rules.mean_hours(g["seconds"] or 0.0, g["resolved"]))
+                  rules.mean_hours(g["seconds"] or 0.0, g["resolved"]) if g["resolved"] else None)
         for g in grouped
     ]
-    return sorted(rows, key=lambda r: (-r.within_percent, r.mean_hours, r.company))
+    # Companies that have fixed nothing yet rank last, not first on an empty 100 %.
+    return sorted(rows, key=lambda r: (r.within_percent is None, -(r.within_percent or 0), r.mean_hours or 0, r.company))
 
 
 @dataclass(frozen=True)

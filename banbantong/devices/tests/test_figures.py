@@ -168,3 +168,24 @@ def test_least_intact_keeps_the_order_given() -> None:
     assert [r.name for r in queries.least_intact(rows, 2)] == ["乙", "丁"]
     assert [r.name for r in queries.least_intact(rows, 3)] == ["甲", "乙", "丁"]
     assert queries.least_intact(rows, 4) == rows
+
+
+@pytest.mark.django_db
+def test_a_company_that_fixed_nothing_ranks_last_with_no_rate(world: World, kit: Kit, client: Client) -> None:
+    from decimal import Decimal
+
+    _escalated(kit, world, hours=3, late=True)  # 赣教科技: one fixed, late: 0 %
+    idle = Company.objects.create(region=world.county_a, name="拖延科技", kind=Company.Kind.INTEGRATOR)
+    waiting = services.report_fault(kit.projector, actor=world.teacher_user_a, fault="power")
+    Ticket.objects.filter(pk=waiting.pk).update(escalated_to=idle)
+    assert [(r.company, r.resolved, r.within_percent, r.mean_hours) for r in queries.integrator_league(world.alice)] == [
+        ("赣教科技", 1, Decimal("0.0"), rules.mean_hours(3 * 3600, 1)), ("拖延科技", 0, None, None)]
+    client.force_login(world.alice)
+    page = client.get("/devices/figures/league/").content.decode()
+    idle_row = page[page.index("拖延科技"):].split("</tr>")[0]
+    assert idle_row.count("—") == 2 and "100.0%" not in page
+    sheet = load_workbook(io.BytesIO(b"".join(
+        client.get("/devices/figures/league/?export=xlsx").streaming_content))).active  # type: ignore[attr-defined]
+    assert list(sheet.iter_rows(values_only=True))[2] == (2, "拖延科技", 1, 0, 0, None, None)  # type: ignore[union-attr]
+    client.force_login(world.bob)  # out of scope: neither company
+    assert "拖延科技" not in client.get("/devices/figures/league/").content.decode()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest
@@ -12,6 +13,11 @@ from django.shortcuts import render
 from banbantong.core.excel import workbook_response
 from banbantong.core.http import AuthedRequest
 from banbantong.devices import queries
+
+
+def _number(value: Decimal | None) -> float | None:
+    """A figure as an Excel number; an empty cell where there is nothing to measure."""
+    return None if value is None else float(value)
 
 
 def _dates(request: HttpRequest) -> tuple[dt.date | None, dt.date | None]:
@@ -40,7 +46,8 @@ def figures(request: AuthedRequest) -> HttpResponseBase:
         return workbook_response("设备统计.xlsx", [
             ("完好率", ["学校", "在用设备", "故障未修", "完好率(%)"], [[r.name, r.in_service, r.faulty, float(r.rate)] for r in intact]),
             ("集成商排行", ["集成商", "转交单数", "已修复", "按时修复", "按时率(%)", "平均修复(小时)"],
-             [[r.company, r.tickets, r.resolved, r.within, float(r.within_percent), float(r.mean_hours)] for r in league]),
+             [[r.company, r.tickets, r.resolved, r.within, _number(r.within_percent), _number(r.mean_hours)]
+              for r in league]),
             ("型号故障率", ["品牌", "型号", "设备数", "故障次数", "每百台故障"],
              [[r.brand, r.model, r.devices, r.failures, float(r.per_hundred)] for r in models]),
             ("区域完好率", ["区域", "在用设备", "故障未修", "完好率(%)"],
@@ -64,7 +71,7 @@ def league(request: AuthedRequest) -> HttpResponseBase:
     rows = queries.integrator_league(request.user, start, end)
     if request.GET.get("export") == "xlsx":
         return workbook_response("集成商按时修复排行.xlsx", [("集成商排行", LEAGUE_HEADERS, [
-            [i, r.company, r.tickets, r.resolved, r.within, float(r.within_percent), float(r.mean_hours)]
+            [i, r.company, r.tickets, r.resolved, r.within, _number(r.within_percent), _number(r.mean_hours)]
             for i, r in enumerate(rows, 1)
         ])])
     return render(request, "devices/league.html", {
