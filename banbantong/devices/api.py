@@ -259,16 +259,14 @@ def device_figures(request: HttpRequest, start: dt.date | None = None, end: dt.d
         "start": start, "end": end,
         "intactness": {
             # null where there is nothing to measure (no devices, no repairs), not 100 % or 0 hours
-            "total": {"in_service": total.in_service, "faulty": total.faulty,
-                      "rate": total.rate if total.in_service else None},
+            "total": {"in_service": total.in_service, "faulty": total.faulty, "rate": total.rate},
             "schools": [{"school": r.name, "in_service": r.in_service, "faulty": r.faulty, "rate": r.rate}
                         for r in intactness.schools],
             "regions": [{"region": r.name, "in_service": r.in_service, "faulty": r.faulty, "rate": r.rate}
                         for r in intactness.regions],
         },
-        "repair": {"resolved": summary.count, "mean_hours": summary.mean_hours if summary.count else None,
-                   "within_deadline": summary.within_deadline,
-                   "within_percent": summary.within_percent if summary.count else None},
+        "repair": {"resolved": summary.count, "mean_hours": summary.mean_hours,
+                   "within_deadline": summary.within_deadline, "within_percent": summary.within_percent},
         "league": [{"company": r.company, "tickets": r.tickets, "resolved": r.resolved, "within": r.within,
                     "within_percent": r.within_percent, "mean_hours": r.mean_hours}
                    for r in queries.integrator_league(user, start, end)],

@@ -38,8 +38,9 @@ class IntactRow:
     faulty: int
 
     @property
-    def rate(self) -> Decimal:
-        return rules.intactness(self.in_service, self.faulty)
+    def rate(self) -> Decimal | None:
+        """None with no device in service: nothing to be intact is not "100 %"."""
+        return rules.intactness(self.in_service, self.faulty) if self.in_service else None
 
 
 def _intactness_per_school(user: Any) -> dict[int, tuple[int, int]]:
@@ -176,7 +177,7 @@ def integrator_league(user: Any, start: dt.date | None = None, end: dt.date | No
     names = dict(Company.objects.filter(pk__in=[g["escalated_to"] for g in grouped]).values_list("id", "name"))
     rows = [
         LeagueRow(names.get(g["escalated_to"], "?"), g["n"], g["resolved"], g["within"],
-                  rules.mean_hours(g["seconds"] or 0.0, g["resolved"]) if g["resolved"] else None)
+                  rules.mean_hours(g["seconds"] or 0.0, g["resolved"]))
         for g in grouped
     ]
     # Companies that have fixed nothing yet rank last, not first on an empty 100 %.

@@ -70,12 +70,13 @@ def intactness(devices_in_service: int, devices_faulty: int) -> Decimal:
 @dataclass(frozen=True)
 class RepairTimes:
     count: int
-    mean_hours: Decimal
+    mean_hours: Decimal | None  # None with nothing repaired: no time to average
     within_deadline: int
 
     @property
-    def within_percent(self) -> Decimal:
-        return rate(self.within_deadline, self.count)
+    def within_percent(self) -> Decimal | None:
+        """None with nothing repaired: nothing fixed is not "100 % in time"."""
+        return rate(self.within_deadline, self.count) if self.count else None
 
 
 def repair_times(tickets: Iterable[tuple[dt.datetime, dt.datetime, dt.datetime]]) -> RepairTimes:
@@ -89,9 +90,10 @@ def repair_times(tickets: Iterable[tuple[dt.datetime, dt.datetime, dt.datetime]]
     return RepairTimes(n, mean_hours(total.total_seconds(), n), within)
 
 
-def mean_hours(total_seconds: float, n: int) -> Decimal:
-    """Mean time to repair in hours, one decimal, from the summed repair time of n tickets."""
-    return Decimal(total_seconds / 3600 / n).quantize(Decimal("0.1")) if n else Decimal("0.0")
+def mean_hours(total_seconds: float, n: int) -> Decimal | None:
+    """Mean time to repair in hours, one decimal, from the summed repair time of n tickets; None
+    for no tickets (no time to average, not 0 hours)."""
+    return Decimal(total_seconds / 3600 / n).quantize(Decimal("0.1")) if n else None
 
 
 # A deadline past a term is a typing slip (720 for 72), not a policy.

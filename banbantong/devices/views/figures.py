@@ -44,14 +44,14 @@ def figures(request: AuthedRequest) -> HttpResponseBase:
     summary = queries.repair_summary(user, start, end)
     if request.GET.get("export") == "xlsx":
         return workbook_response("设备统计.xlsx", [
-            ("完好率", ["学校", "在用设备", "故障未修", "完好率(%)"], [[r.name, r.in_service, r.faulty, float(r.rate)] for r in intact]),
+            ("完好率", ["学校", "在用设备", "故障未修", "完好率(%)"], [[r.name, r.in_service, r.faulty, _number(r.rate)] for r in intact]),
             ("集成商排行", ["集成商", "转交单数", "已修复", "按时修复", "按时率(%)", "平均修复(小时)"],
              [[r.company, r.tickets, r.resolved, r.within, _number(r.within_percent), _number(r.mean_hours)]
               for r in league]),
             ("型号故障率", ["品牌", "型号", "设备数", "故障次数", "每百台故障"],
              [[r.brand, r.model, r.devices, r.failures, float(r.per_hundred)] for r in models]),
             ("区域完好率", ["区域", "在用设备", "故障未修", "完好率(%)"],
-             [[r.name, r.in_service, r.faulty, float(r.rate)] for r in regions]),
+             [[r.name, r.in_service, r.faulty, _number(r.rate)] for r in regions]),
         ])
     return render(request, "devices/figures.html", {
         # A province has 15,000 schools: the page shows those that most need a visit, the export all.
